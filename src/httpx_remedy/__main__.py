@@ -1,0 +1,7 @@
+"""``python -m httpx_remedy``: the same as the ``httpx-remedy`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,166 @@
+"""From an error response to a typed exception: what the server said, and which class.
+
+Pure functions over status, headers and the bytes read from the body: no I/O, no clock (the
+caller passes ``now``). The transports and :func:`raise_for_status` share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._catalog import Entry, catalog
+from ._exceptions import HTTPError, combine
+from ._http import Request, Response
+from ._parse import (
+    EMPTY_BODY,
+    BodyDetails,
+    Challenge,
+    HeaderLookup,
+    find_challenge,
+    parse_error_body,
+    parse_www_authenticate,
+    ratelimit_reset,
+    server_delay,
+)
+from ._redact import one_line, redact_url, scrub
+
+#: Default bound on the bytes read from an error body.
+MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Details:
+    """Everything a response said about its error, read from its headers and body."""
+
+    status: int
+    entry: Entry
+    error: str | None = None
+    error_description: str | None = None
+    error_uri: str | None = None
+    server_message: str | None = None
+    retry_after: float | None = None
+    retry_after_source: str | None = None
+    problem: Mapping[str, object] | None = None
+    challenges: tuple[Challenge, ...] = ()
+    scope_hint: str | None = None
+
+    @property
+    def exception_class(self) -> type[HTTPError]:
+        """The class to raise: the code's class combined with the status's class."""
+        status_class = catalog.for_status(self.status).exception
+        if self.entry.is_oauth:
+            return combine(self.entry.exception, status_class)
+        return status_class
+
+
+def delay_requested(
+    status: int, headers: HeaderLookup, now: float, body: BodyDetails = EMPTY_BODY
+) -> tuple[float, str] | None:
+    """The delay the server asked for, and where it came from.
+
+    ``Retry-After`` and its millisecond variants come first; a 429 without them falls back to
+    the RateLimit reset (draft RateLimit headers, ``X-RateLimit-Reset``), then to a delay in
+    the JSON body.
+    """
+    found = server_delay(headers, now)
+    if found is None and status == 429:
+        found = ratelimit_reset(headers, now)
+    if found is None and body.retry_after is not None:
+        found = (body.retry_after, "body")
+    return found
+
+
+def describe(status: int, headers: HeaderLookup, body: bytes | None, now: float) -> Details:
+    """What the server said: the OAuth members, its message, its delay, the catalog entry.
+
+    A ``WWW-Authenticate`` challenge that carries an ``error`` is the resource server speaking
+    (RFC 6750 §3) and wins over the body; the body fills in what the challenge left out.
+    """
+    challenges = parse_www_authenticate(headers.get_list("www-authenticate"))
+    challenge = find_challenge(challenges, "Bearer", "DPoP")
+    parsed = parse_error_body(body, _content_type(headers)) if body else EMPTY_BODY
+    error = parsed.error
+    description = parsed.error_description
+    uri = parsed.error_uri
+    if challenge is not None and challenge.param("error"):
+        error = challenge.param("error")
+        description = challenge.param("error_description") or (
+            description if parsed.error == error else None
+        )
+        uri = challenge.param("error_uri") or (uri if parsed.error == error else None)
+    entry = catalog.for_status(status)
+    if error is not None and error in catalog:
+        entry = catalog[error]
+    delay = delay_requested(status, headers, now, parsed)
+    return Details(
+        status=status,
+        entry=entry,
+        error=error,
+        error_description=description,
+        error_uri=uri,
+        server_message=parsed.message,
+        retry_after=delay[0] if delay else None,
+        retry_after_source=delay[1] if delay else None,
+        problem=parsed.problem,
+        challenges=challenges,
+        scope_hint=parsed.scope,
+    )
+
+
+def _content_type(headers: HeaderLookup) -> str | None:
+    values = headers.get_list("content-type")
+    return values[0] if values else None
+
+
+def format_message(
+    request: Request,
+    response: Response,
+    details: Details,
+    stopped: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> str:
+    """One readable line: status, method and redacted URL, the server's words, the fix."""
+    reason = response.reason_phrase or details.entry.title
+    parts = [f"{details.status} {reason} for {request.method} {redact_url(request.url)}"]
+    said = []
+    if details.error:
+        said.append(details.error)
+    words = details.error_description or details.server_message
+    if words:
+        said.append(f'"{words}"')
+    if said:
+        parts.append(": " + " ".join(said))
+    if details.retry_after is not None:
+        parts.append(f" (retry after {details.retry_after:g}s)")
+    if stopped:
+        parts.append(f" [{stopped}]")
+    parts.append(f". Fix: {details.entry.fix}")
+    return scrub(one_line("".join(parts), limit=1000), secrets)
+
+
+def build_error(
+    request: Request,
+    response: Response,
+    details: Details,
+    *,
+    attempts: tuple[object, ...] = (),
+    stopped: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> HTTPError:
+    """The typed exception for ``response``."""
+    return details.exception_class(
+        format_message(request, response, details, stopped, secrets),
+        request=request,
+        response=response,
+        entry=details.entry,
+        error=details.error,
+        error_description=details.error_description,
+        error_uri=details.error_uri,
+        server_message=details.server_message,
+        retry_after=details.retry_after,
+        problem=details.problem,
+        challenges=details.challenges,
+        attempts=attempts,  # type: ignore[arg-type]
+        scope_hint=details.scope_hint,
+    )

@@ -1,0 +1,567 @@
+"""OAuth 2.0 credentials and the token state the transports share.
+
+The grants (:class:`ClientCredentials`, :class:`RefreshToken`) are sans-I/O: they build the token
+request and read the token response, using authlib for the protocol pieces (request encoding,
+client authentication, RFC 7523 JWT assertions). The transport sends the request through the
+transport it wraps, with the retry policy, and a :class:`TokenManager` decides when a new token
+is needed, so that the sync and async transports only lock and fetch.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, urlsplit
+
+import anyio.lowlevel
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
+from ._catalog import Remedy, catalog
+from ._classify import build_error, describe
+from ._exceptions import HTTPError, RemedyError
+from ._http import Request, Response, buffered
+
+__all__ = [
+    "AsyncTokenSource",
+    "ClientCredentials",
+    "InsecureTransportError",
+    "ReauthenticationRequired",
+    "RefreshToken",
+    "Token",
+    "TokenResponseError",
+    "TokenSource",
+]
+
+#: Refresh this long before expiry (plus up to ``JITTER`` more, at random)...
+LEEWAY = 60.0
+JITTER = 30.0
+#: ...but never before this share of the token's lifetime has passed, so short-lived tokens are
+#: not refreshed on every request.
+MIN_LIFETIME_SHARE = 0.5
+#: The most bytes read from a token endpoint response.
+MAX_TOKEN_BODY = 256 * 1024
+
+
+class InsecureTransportError(RemedyError, ValueError):
+    """Credentials or tokens would travel over plain ``http://`` to a host that is not loopback."""
+
+
+class TokenResponseError(RemedyError):
+    """The token endpoint answered 2xx with something that is not a token."""
+
+    def __init__(self, message: str, *, response: Response) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class ReauthenticationRequired(RemedyError):
+    """The grant was rejected for good (``invalid_grant``, ``invalid_client``, ...) earlier.
+
+    Raised instead of asking the token endpoint again; ``cause`` is the typed error the endpoint
+    gave the first time. Give the credentials a new grant (``RefreshToken.set_token``) or call
+    ``reset()`` after fixing the configuration.
+    """
+
+    def __init__(self, cause: HTTPError) -> None:
+        super().__init__(
+            f"the token endpoint rejected these credentials earlier and will not be asked again "
+            f"until reset(): {cause}"
+        )
+        self.cause = cause
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure(url: str, what: str) -> None:
+    """Refuse plain ``http://`` to anything but loopback."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and is_loopback(parts.hostname or ""):
+        return
+    raise InsecureTransportError(
+        f"refusing to send {what} to {parts.scheme}://{parts.hostname}: use https:// "
+        "(plain http:// is only allowed to loopback addresses)"
+    )
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token and what came with it. Its ``repr`` shows no secret.
+
+    ``expires_at`` and ``refresh_at`` are readings of ``time.monotonic()``, so wall-clock jumps
+    do not matter; ``refresh_at`` comes ``LEEWAY`` seconds (plus a little jitter, so a fleet
+    does not refresh in the same second) before expiry, or half-way through a short lifetime.
+    """
+
+    access_token: str = field(repr=False)
+    token_type: str = "Bearer"
+    scope: str | None = None
+    expires_at: float | None = None
+    refresh_at: float | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_response(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        now: float | None = None,
+        wall_now: float | None = None,
+        leeway: float = LEEWAY,
+        jitter: float = JITTER,
+    ) -> Token:
+        """A token from a token endpoint's JSON (RFC 6749 §5.1), or ``ValueError``."""
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ValueError("no access_token in the token response")
+        now = time.monotonic() if now is None else now
+        wall_now = time.time() if wall_now is None else wall_now
+        lifetime = _number(data.get("expires_in"))
+        if lifetime is None:
+            expires_at_wall = _number(data.get("expires_at"))
+            if expires_at_wall is not None:
+                lifetime = max(0.0, expires_at_wall - wall_now)
+        expires_at = refresh_at = None
+        if lifetime is not None:
+            early = leeway + random.uniform(0.0, jitter)
+            expires_at = now + lifetime
+            refresh_at = now + max(lifetime - early, lifetime * MIN_LIFETIME_SHARE)
+        token_type = data.get("token_type")
+        token_type = (
+            "Bearer"
+            if not isinstance(token_type, str) or (token_type.lower() == "bearer")
+            else token_type
+        )
+        refresh = data.get("refresh_token")
+        scope = data.get("scope")
+        return cls(
+            access_token=access,
+            token_type=token_type,
+            scope=scope if isinstance(scope, str) else None,
+            expires_at=expires_at,
+            refresh_at=refresh_at,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            raw=dict(data),
+        )
+
+    @property
+    def authorization(self) -> str:
+        """The ``Authorization`` header value."""
+        return f"{self.token_type} {self.access_token}"
+
+    def fresh(self, now: float) -> bool:
+        """True while the token needs no refresh (``now`` is a monotonic reading)."""
+        return self.refresh_at is None or now < self.refresh_at
+
+    def usable(self, now: float) -> bool:
+        """True until the token expires."""
+        return self.expires_at is None or now < self.expires_at
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and 0 <= value < 10**10:
+        return float(value)
+    return None
+
+
+@runtime_checkable
+class TokenSource(Protocol):
+    """Any source of access tokens: a cloud SDK, a vault, a file.
+
+    ``fetch_token`` returns a new token (a :class:`Token`, or a mapping shaped like a token
+    endpoint's JSON: ``access_token``, ``expires_in``, ...). ``scope`` is the scope wanted, or
+    None for the source's own. The transport decides when to call it and makes sure only one
+    call runs at a time.
+    """
+
+    def fetch_token(self, scope: str | None) -> Token | Mapping[str, Any]: ...
+
+
+@runtime_checkable
+class AsyncTokenSource(Protocol):
+    """The async twin of :class:`TokenSource`, for ``AsyncRemedyTransport``."""
+
+    async def afetch_token(self, scope: str | None) -> Token | Mapping[str, Any]: ...
+
+
+class Grant:
+    """Base of the built-in OAuth 2.0 grants: builds token requests, reads token responses."""
+
+    token_url: str
+    client_id: str
+    scope: str | None
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str | None = None,
+        *,
+        scope: str | Iterable[str] | None = None,
+        auth_method: str | None = None,
+        private_key: str | bytes | Mapping[str, Any] | None = None,
+        jwt_alg: str | None = None,
+        extra_params: Mapping[str, str] | None = None,
+        leeway: float = LEEWAY,
+    ) -> None:
+        if not isinstance(token_url, str) or not token_url:
+            raise ValueError("token_url must be the token endpoint's URL")
+        if not isinstance(client_id, str) or not client_id:
+            raise ValueError("client_id must be a non-empty string")
+        require_secure(token_url, "client credentials")
+        self.token_url = token_url
+        self.client_id = client_id
+        self.scope = _scope_text(scope)
+        self.leeway = float(leeway)
+        self.extra_params = dict(extra_params or {})
+        if auth_method is None:
+            auth_method = (
+                "private_key_jwt"
+                if private_key is not None
+                else "client_secret_basic"
+                if client_secret is not None
+                else "none"
+            )
+        self.auth_method = auth_method
+        self._client_secret = client_secret
+        self._client_auth = ClientAuth(
+            client_id,
+            private_key if auth_method == "private_key_jwt" else client_secret,
+            _auth_method(auth_method, token_url, jwt_alg),
+        )
+        if auth_method in ("client_secret_basic", "client_secret_post", "client_secret_jwt") and (
+            not client_secret
+        ):
+            raise ValueError(f"auth_method {auth_method!r} needs a client_secret")
+        if auth_method == "private_key_jwt" and private_key is None:
+            raise ValueError("auth_method 'private_key_jwt' needs a private_key")
+        self.manager = TokenManager(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(token_url={self.token_url!r}, client_id="
+            f"{self.client_id!r}, auth_method={self.auth_method!r}, scope={self.scope!r})"
+        )
+
+    def _params(self, scope: str | None) -> dict[str, str]:
+        raise NotImplementedError
+
+    grant_type = ""
+
+    def token_request(self, scope: str | None = None) -> Request:
+        """The token request (RFC 6749 §4.4.2 / §6), client authentication applied."""
+        params = {**self.extra_params, **self._params(scope)}
+        body = prepare_token_request(self.grant_type, **params)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
+        url, headers, body = self._client_auth.prepare("POST", self.token_url, headers, body)
+        return Request("POST", url, headers=headers, content=body.encode("utf-8"))
+
+    def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Take a new token response; returns the token data to use."""
+        return data
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values to scrub from anything printed."""
+        return tuple(s for s in (self._client_secret,) if s)
+
+    def reset(self) -> None:
+        """Forget the current token and any earlier rejection: the next request asks again."""
+        self.manager.reset()
+
+
+def _scope_text(scope: str | Iterable[str] | None) -> str | None:
+    if scope is None:
+        return None
+    if isinstance(scope, str):
+        return " ".join(scope.split()) or None
+    return " ".join(scope) or None
+
+
+def _auth_method(name: str, token_url: str, alg: str | None) -> Any:
+    if name in ("client_secret_basic", "client_secret_post", "none"):
+        return name
+    if name == "client_secret_jwt":
+        from authlib.oauth2.rfc7523 import ClientSecretJWT
+
+        return ClientSecretJWT(token_url, alg=alg)
+    if name == "private_key_jwt":
+        from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+        return PrivateKeyJWT(token_url, alg=alg)
+    raise ValueError(
+        f"unknown auth_method {name!r}: use client_secret_basic, client_secret_post, "
+        "client_secret_jwt, private_key_jwt or none"
+    )
+
+
+class ClientCredentials(Grant):
+    """The client_credentials grant (RFC 6749 §4.4).
+
+    ``auth_method`` is ``client_secret_basic`` (default), ``client_secret_post``,
+    ``client_secret_jwt`` or ``private_key_jwt`` (pass ``private_key``, a PEM or JWK; RFC 7523).
+    """
+
+    grant_type = "client_credentials"
+
+    def _params(self, scope: str | None) -> dict[str, str]:
+        scope = scope or self.scope
+        return {"scope": scope} if scope else {}
+
+
+class RefreshToken(Grant):
+    """A token pair refreshed with the refresh_token grant (RFC 6749 §6).
+
+    ``token`` is the token endpoint's JSON as you stored it (``access_token``,
+    ``refresh_token``, ``expires_in`` or ``expires_at``). A rotated refresh token replaces the
+    old one; when the server does not rotate, the old one is kept. ``on_token(new_token)`` is
+    called after every change, with the whole token dict, so that you can persist it.
+    """
+
+    grant_type = "refresh_token"
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        *,
+        token: Mapping[str, Any],
+        client_secret: str | None = None,
+        on_token: Callable[[dict[str, Any]], None] | None = None,
+        scope: str | Iterable[str] | None = None,
+        auth_method: str | None = None,
+        private_key: str | bytes | Mapping[str, Any] | None = None,
+        jwt_alg: str | None = None,
+        extra_params: Mapping[str, str] | None = None,
+        leeway: float = LEEWAY,
+    ) -> None:
+        super().__init__(
+            token_url,
+            client_id,
+            client_secret,
+            scope=scope,
+            auth_method=auth_method,
+            private_key=private_key,
+            jwt_alg=jwt_alg,
+            extra_params=extra_params,
+            leeway=leeway,
+        )
+        self.on_token = on_token
+        self._lock = threading.Lock()
+        self._data: dict[str, Any] = {}
+        self.set_token(token, notify=False)
+
+    def set_token(self, token: Mapping[str, Any], *, notify: bool = True) -> None:
+        """Replace the token pair (after the user re-authenticated, say) and clear any earlier
+        rejection."""
+        if not isinstance(token, Mapping) or not isinstance(token.get("refresh_token"), str):
+            raise ValueError("token must be a mapping with a refresh_token")
+        with self._lock:
+            self._data = dict(token)
+        self.manager.reset()
+        if isinstance(token.get("access_token"), str) and token["access_token"]:
+            self.manager.store(Token.from_response(token, leeway=self.leeway))
+        if notify and self.on_token is not None:
+            self.on_token(dict(self._data))
+
+    @property
+    def token(self) -> dict[str, Any]:
+        """A copy of the current token pair."""
+        with self._lock:
+            return dict(self._data)
+
+    def _params(self, scope: str | None) -> dict[str, str]:
+        with self._lock:
+            params = {"refresh_token": str(self._data["refresh_token"])}
+        scope = scope or self.scope
+        if scope:
+            params["scope"] = scope
+        return params
+
+    def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        with self._lock:
+            merged = dict(data)
+            if not merged.get("refresh_token"):
+                # The server did not rotate: the old refresh token stays valid (RFC 6749 §6).
+                merged["refresh_token"] = self._data.get("refresh_token")
+            self._data = merged
+        if self.on_token is not None:
+            self.on_token(dict(merged))
+        return merged
+
+    def secrets(self) -> tuple[str, ...]:
+        with self._lock:
+            refresh = self._data.get("refresh_token")
+        return super().secrets() + ((refresh,) if isinstance(refresh, str) else ())
+
+
+def parse_token_response(
+    request: Request, response: Response, body: bytes, secrets: tuple[str, ...]
+) -> dict[str, Any]:
+    """The token JSON from a 2xx token endpoint response, or the typed error it really is.
+
+    A 2xx whose body carries an OAuth ``error`` raises that code's class; a 2xx without an
+    ``access_token`` raises :class:`TokenResponseError`. Form-encoded bodies (some legacy
+    servers) are accepted too.
+    """
+    data: Any = None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        pairs = parse_qsl(body.decode("utf-8", "replace"))
+        data = dict(pairs) if pairs else None
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("access_token"), str)
+        and (data["access_token"])
+        and "error" not in data
+    ):
+        return data
+    details = describe(response.status_code, response.headers, body, time.time())
+    if details.error is not None:
+        raise build_error(request, buffered(response, body, request), details, secrets=secrets)
+    what = "no JSON object" if not isinstance(data, dict) else "no access_token"
+    said = f': "{details.server_message}"' if details.server_message else ""
+    raise TokenResponseError(
+        f"the token endpoint answered {response.status_code} with {what}{said}; check "
+        "token_url (it should be the token endpoint, not the authorization page)",
+        response=buffered(response, body, request),
+    )
+
+
+class TokenManager:
+    """The current token of one credentials object, shared by every transport that uses it.
+
+    It decides (no I/O): whether a request can use the current token, whether a rejected token
+    was already replaced, what to remember after a failure. The transports hold its lock while
+    they fetch, so that however many threads or tasks find the token expired at once, exactly
+    one token request is made.
+    """
+
+    def __init__(self, source: object) -> None:
+        self.source = source
+        self.token: Token | None = None
+        self.rejection: HTTPError | None = None
+        self.sync_lock = threading.Lock()
+        self._async_lock: anyio.lowlevel.RunVar[anyio.Lock] = anyio.lowlevel.RunVar("lock")
+        self._issued: tuple[str, ...] = ()
+
+    def async_lock(self) -> anyio.Lock:
+        """A lock for the running event loop (an anyio lock cannot cross event loops)."""
+        try:
+            return self._async_lock.get()
+        except LookupError:
+            lock = anyio.Lock()
+            self._async_lock.set(lock)
+            return lock
+
+    def current(self, now: float) -> Token | None:
+        """The token to use without asking anyone, or None: the hot path, no lock."""
+        token = self.token
+        return token if token is not None and token.fresh(now) else None
+
+    def reusable(self, rejected: Token | None, now: float, scope: str | None) -> Token | None:
+        """Called under the lock: a token someone else fetched meanwhile, or None to fetch."""
+        if self.rejection is not None:
+            raise ReauthenticationRequired(self.rejection)
+        token = self.token
+        if token is None or token is rejected or not token.fresh(now):
+            return None
+        if scope is not None and not _covers(token.scope, scope):
+            return None
+        return token
+
+    def store(self, token: Token) -> Token:
+        self.token = token
+        self._issued = (token.authorization, *self._issued[:3])
+        return token
+
+    def failed(
+        self, error: BaseException, rejected: Token | None, now: float, scope: str | None
+    ) -> Token | None:
+        """After a failed fetch: a still-valid token to carry on with, or None to raise.
+
+        A rejection for good (the catalog says re-authenticate or fail fast) is remembered, so
+        the endpoint is not asked again on every request. A transient failure leaves the
+        current token in use while it has not expired.
+        """
+        if (
+            isinstance(error, HTTPError)
+            and scope is None
+            and not (error.entry.remedy.retries or error.status_code >= 500)
+        ):
+            self.rejection = error
+            self.token = None
+            return None
+        token = self.token
+        if token is not None and token is not rejected and token.usable(now) and scope is None:
+            return token
+        return None
+
+    def issued(self, header_value: str) -> bool:
+        """True when ``header_value`` is an Authorization value this manager handed out."""
+        return header_value in self._issued
+
+    def reset(self) -> None:
+        self.token = None
+        self.rejection = None
+
+    def secrets(self) -> tuple[str, ...]:
+        token = self.token
+        extra = getattr(self.source, "secrets", None)
+        found = tuple(extra()) if callable(extra) else ()
+        if token is not None:
+            found += (token.access_token,) + ((token.refresh_token,) if token.refresh_token else ())
+        return found
+
+
+def _covers(granted: str | None, wanted: str) -> bool:
+    return set(wanted.split()) <= set((granted or "").split())
+
+
+def union_scope(*scopes: str | None) -> str:
+    """The space-separated union of scopes, in first-seen order."""
+    seen: dict[str, None] = {}
+    for scope in scopes:
+        for item in (scope or "").split():
+            seen.setdefault(item, None)
+    return " ".join(seen)
+
+
+_REFRESHABLE = frozenset({None, "invalid_token"})
+
+
+def should_refresh(error: str | None) -> bool:
+    """A 401 with ``invalid_token`` or with no error code asks for a new token (RFC 6750 §3.1)."""
+    return error in _REFRESHABLE
+
+
+def step_up_remedy(code: str | None) -> bool:
+    return code is not None and code in catalog and catalog[code].remedy is Remedy.STEP_UP

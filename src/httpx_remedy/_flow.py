@@ -1,0 +1,487 @@
+"""The request flow: everything that happens after the first send went wrong.
+
+Written once as generators that yield commands (send, read the error body, close, sleep, run a
+sub-flow under a lock, call a token source) and receive their results, in the sans-I/O style:
+the sync and async transports each run them with a small loop that carries out the commands and
+decides nothing. The first send, and the whole success path, stay in the transports, so that a
+2xx response never enters this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, cast
+
+from ._catalog import Remedy
+from ._classify import Details, build_error, delay_requested, describe
+from ._credentials import (
+    MAX_TOKEN_BODY,
+    Grant,
+    Token,
+    TokenManager,
+    parse_token_response,
+    should_refresh,
+    union_scope,
+)
+from ._http import (
+    MAYBE_SENT_ERRORS,
+    NOT_SENT_ERRORS,
+    Request,
+    Response,
+    buffered,
+    is_replayable,
+    origin_of,
+)
+from ._parse import find_challenge, parse_www_authenticate
+from ._policy import Attempt, Decision, Retry, decide, retry_kind
+from ._redact import redact_url
+
+logger = logging.getLogger("httpx_remedy")
+
+RETRY_EXTENSION = "remedy.retry"
+#: Marks a request as safe to repeat although its method is not (our own token requests).
+IDEMPOTENT_EXTENSION = "remedy.idempotent"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Send:
+    request: Request
+
+
+@dataclass(frozen=True)
+class ReadBody:
+    """Read at most ``limit`` bytes of the (decoded) body, then close the response."""
+
+    response: Response
+    limit: int
+
+
+@dataclass(frozen=True)
+class Close:
+    response: Response
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Locked:
+    """Run ``flow`` while holding ``manager``'s lock (the single-flight token fetch)."""
+
+    manager: TokenManager
+    flow: Generator[Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class CallSource:
+    """Ask a user's token source for a token."""
+
+    source: object
+    scope: str | None
+
+
+Command = Send | ReadBody | Close | Sleep | Locked | CallSource
+Flow = Generator[Command, Any, T]
+
+
+@dataclass
+class Auth:
+    """A transport's credentials: the shared token state, and where tokens may go."""
+
+    source: object
+    manager: TokenManager
+    origins: set[str] | None
+    step_up: bool
+
+    def wants(self, request: Request) -> bool:
+        """True when the request goes to a bound origin and has no Authorization of its own."""
+        origin = origin_of(request.url)
+        if self.origins is None:
+            from ._credentials import require_secure
+
+            require_secure(str(request.url), "access tokens")
+            self.origins = {origin}
+            logger.info("binding credentials to %s (the first origin requested)", origin)
+        if origin not in self.origins:
+            return False
+        own = request.headers.get("authorization")
+        return own is None or self.manager.issued(own)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The transport's configuration, as the flows need it."""
+
+    retry: Retry | None
+    raise_errors: bool
+    max_error_body: int
+    auth: Auth | None = None
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+
+
+def prepare(request: Request, policy: Retry | None, started: float) -> None:
+    """Ready a request for its first send: the idempotency key and the retry budget's count."""
+    if policy is None:
+        return
+    if (
+        policy.idempotency_keys
+        and request.method in ("POST", "PATCH")
+        and "idempotency-key" not in request.headers
+    ):
+        # Structured-Field String, as the Idempotency-Key draft defines it.
+        request.headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
+    if policy.budget is not None:
+        policy.budget.record_request(origin_of(request.url), started)
+    if policy.deadline is not None:
+        shrink_timeouts(request, policy.deadline)
+
+
+def shrink_timeouts(request: Request, remaining: float) -> None:
+    """Cap every timeout of the request at ``remaining`` seconds (the deadline's time left)."""
+    timeout = request.extensions.get("timeout")
+    if not isinstance(timeout, dict):
+        return
+    if all(v is not None and v <= remaining for v in timeout.values()):
+        return
+    remaining = max(remaining, 0.001)
+    request.extensions = {
+        **request.extensions,
+        "timeout": {k: remaining if v is None or v > remaining else v for k, v in timeout.items()},
+    }
+
+
+def attach_attempts(error: BaseException, attempts: tuple[Attempt, ...]) -> None:
+    """Record the attempt history on a transport error that is re-raised as it is."""
+    error.remedy_attempts = attempts  # type: ignore[attr-defined]
+    add_note = getattr(error, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note("httpx_remedy attempts:\n  " + "\n  ".join(map(str, attempts)))
+
+
+def attempts_of(error: BaseException) -> tuple[Attempt, ...]:
+    """The attempt history of an error raised through a remedy transport, oldest first.
+
+    Works for the typed :class:`HTTPError` (its ``attempts``) and for a transport error such as
+    ``httpx.ConnectError`` raised after retrying; empty for anything else.
+    """
+    found = getattr(error, "attempts", None)
+    if not isinstance(found, tuple):
+        found = getattr(error, "remedy_attempts", ())
+    return found if isinstance(found, tuple) else ()
+
+
+def _secrets(settings: Settings) -> tuple[str, ...]:
+    return settings.auth.manager.secrets() if settings.auth is not None else ()
+
+
+def run(
+    settings: Settings,
+    request: Request,
+    first: Response | Exception,
+    policy: Retry | None,
+    started: float,
+    token: Token | None = None,
+) -> Flow[Response]:
+    """The flow after a first send that failed (an error status or a transport error).
+
+    ``token`` is the access token the first send carried, if the transport authorized it.
+    """
+    history: list[Attempt] = []
+    max_attempts = policy.max_attempts if policy is not None else 1
+    origin = origin_of(request.url)
+    minted = False  # a token fetched for this very request was sent
+    auth_resends = 0
+    outcome = first
+    while True:
+        attempt = len(history) + 1
+        now = settings.clock()
+        elapsed = now - started
+        url = redact_url(request.url)
+        response: Response | None = None
+        body: bytes | None = None
+        details: Details | None = None
+        status: int | None = None
+        code: str | None = None
+        delay: tuple[float, str] | None = None
+        kind: Remedy | None = None
+        if isinstance(outcome, Exception):
+            if isinstance(outcome, NOT_SENT_ERRORS):
+                kind = Remedy.BACK_OFF
+            elif isinstance(outcome, MAYBE_SENT_ERRORS):
+                kind = Remedy.RETRY_IF_SAFE
+        else:
+            response = outcome
+            status = response.status_code
+            if settings.raise_errors and (policy is None or status not in policy.statuses):
+                # Not retryable by its status: read the body now, as the typed error needs it
+                # anyway and it may hold an OAuth code that is retryable after all.
+                body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
+                details = describe(status, response.headers, body, settings.wall_clock())
+                code, delay = details.error, _delay_of(details)
+            else:
+                code = _challenge_error(response)
+                delay = delay_requested(status, response.headers, settings.wall_clock())
+            if policy is not None:
+                kind = retry_kind(policy, status, code)
+
+        # The token fixes first: refresh on invalid_token, step up on insufficient_scope.
+        if response is not None and token is not None and settings.auth is not None:
+            scope = _auth_fix(
+                settings.auth,
+                token,
+                status,
+                code,
+                minted,
+                auth_resends,
+                _required_scope(response, details),
+            )
+            if scope is not False and is_replayable(request):
+                if body is None:
+                    yield Close(response)
+                wanted = scope if isinstance(scope, str) else None
+                token, fetched = cast(
+                    "tuple[Token, bool]",
+                    (yield Locked(settings.auth.manager, authorize(settings, token, wanted))),
+                )
+                minted = minted or fetched
+                auth_resends += 1
+                history.append(
+                    Attempt(
+                        attempt,
+                        max_attempts,
+                        request.method,
+                        url,
+                        status,
+                        code,
+                        elapsed,
+                        "refresh" if fetched else "replay",
+                    )
+                )
+                request.headers["Authorization"] = token.authorization
+                try:
+                    outcome = cast(Response, (yield Send(request)))
+                except Exception as error:
+                    outcome = error
+                else:
+                    if outcome.status_code < 400:
+                        return outcome
+                continue
+
+        decision = Decision(False)
+        if policy is not None and kind is not None:
+            decision = decide(
+                policy,
+                attempt=attempt,
+                elapsed=elapsed,
+                kind=kind,
+                method=request.method,
+                has_idempotency_key="idempotency-key" in request.headers
+                or bool(request.extensions.get(IDEMPOTENT_EXTENSION)),
+                replayable=is_replayable(request),
+                server_delay=delay,
+                origin=origin,
+                now=now,
+            )
+        what = code if response is not None else type(outcome).__name__
+        if decision.retry:
+            record = Attempt(
+                attempt,
+                max_attempts,
+                request.method,
+                url,
+                status,
+                what,
+                elapsed,
+                "retry",
+                decision.wait,
+                decision.wait_reason,
+            )
+            history.append(record)
+            _announce(record, policy)
+            if response is not None and body is None:
+                yield Close(response)
+            yield Sleep(decision.wait)
+            if policy is not None and policy.deadline is not None:
+                shrink_timeouts(request, policy.deadline - (settings.clock() - started))
+            try:
+                outcome = cast(Response, (yield Send(request)))
+            except Exception as error:
+                outcome = error
+            else:
+                if outcome.status_code < 400:
+                    return outcome
+            continue
+
+        note = decision.note
+        if minted and status == 401:
+            note = "the token fetched for this request was rejected too; not refreshing again"
+        elif token is not None and status == 401 and not is_replayable(request):
+            note = "the request body is a one-shot stream and cannot be replayed with a new token"
+        action = "return" if response is not None and not settings.raise_errors else "raise"
+        history.append(
+            Attempt(
+                attempt, max_attempts, request.method, url, status, what, elapsed, action, note=note
+            )
+        )
+        if isinstance(outcome, Exception):
+            if len(history) > 1 or note:
+                attach_attempts(outcome, tuple(history))
+            raise outcome
+        assert response is not None
+        if not settings.raise_errors:
+            return response
+        if body is None:
+            body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
+        if details is None:
+            details = describe(response.status_code, response.headers, body, settings.wall_clock())
+        raise build_error(
+            request,
+            buffered(response, body, request),
+            details,
+            attempts=tuple(history),
+            stopped=_stopped(note, attempt),
+            secrets=_secrets(settings),
+        )
+
+
+def _challenge_error(response: Response) -> str | None:
+    values = response.headers.get_list("www-authenticate")
+    if not values:
+        return None
+    challenge = find_challenge(parse_www_authenticate(values), "Bearer", "DPoP")
+    return challenge.param("error") if challenge is not None else None
+
+
+def _required_scope(response: Response, details: Details | None) -> str | None:
+    """The scope an ``insufficient_scope`` answer names (challenge first, then body)."""
+    challenges = (
+        details.challenges
+        if details is not None
+        else parse_www_authenticate(response.headers.get_list("www-authenticate"))
+    )
+    challenge = find_challenge(challenges, "Bearer", "DPoP")
+    found = challenge.param("scope") if challenge is not None else None
+    return found or (details.scope_hint if details is not None else None)
+
+
+def _auth_fix(
+    auth: Auth,
+    token: Token,
+    status: int | None,
+    code: str | None,
+    minted: bool,
+    resends: int,
+    required: str | None,
+) -> str | bool:
+    """Which token fix applies: True (a new token), a scope string (step up), or False.
+
+    At most two resends per request for the token's sake, and never another fetch once a token
+    fetched for this very request was rejected: no loop, ever.
+    """
+    if resends >= 2 or minted:
+        return False
+    if status == 401 and should_refresh(code):
+        return True
+    if status == 403 and code == "insufficient_scope" and auth.step_up and required:
+        # Ask for the scope the server names on top of what we hold.
+        return union_scope(token.scope or getattr(auth.source, "scope", None), required)
+    return False
+
+
+def authorize(
+    settings: Settings, rejected: Token | None, scope: str | None
+) -> Flow[tuple[Token, bool]]:
+    """Under the manager's lock: the token to use, and whether it was fetched just now.
+
+    Another request may have replaced ``rejected`` while this one waited for the lock; then
+    that token is used and nothing is fetched. A fetch that fails for good is remembered, so
+    the token endpoint is not asked again on every request.
+    """
+    auth = settings.auth
+    assert auth is not None
+    token = auth.manager.reusable(rejected, settings.clock(), scope)
+    if token is not None:
+        return token, False
+    try:
+        token = yield from fetch(settings, scope)
+    except Exception as error:
+        fallback = auth.manager.failed(error, rejected, settings.clock(), scope)
+        if fallback is None:
+            raise
+        logger.warning(
+            "token refresh failed (%s); carrying on with the current token until it expires",
+            type(error).__name__,
+        )
+        return fallback, False
+    if scope is not None and isinstance(auth.source, Grant):
+        auth.source.scope = scope
+    return auth.manager.store(token), True
+
+
+def fetch(settings: Settings, scope: str | None) -> Flow[Token]:
+    """A new token from the source: a token request with the retry policy, or a user call."""
+    auth = settings.auth
+    assert auth is not None
+    source = auth.source
+    if not isinstance(source, Grant):
+        data = yield CallSource(source, scope)
+        return data if isinstance(data, Token) else Token.from_response(data)
+    request = source.token_request(scope)
+    request.extensions = {**request.extensions, IDEMPOTENT_EXTENSION: True}
+    policy = settings.retry
+    started = settings.clock()
+    prepare(request, policy, started)
+    try:
+        first: Response | Exception = cast(Response, (yield Send(request)))
+    except Exception as error:
+        first = error
+    token_settings = replace(settings, raise_errors=True, auth=None)
+    if isinstance(first, Exception) or first.status_code >= 400:
+        response = yield from run(token_settings, request, first, policy, started)
+    else:
+        response = first
+    body = cast(bytes, (yield ReadBody(response, MAX_TOKEN_BODY)))
+    data = parse_token_response(request, response, body, auth.manager.secrets())
+    data = source.accept(data)
+    return Token.from_response(
+        data, now=settings.clock(), wall_now=settings.wall_clock(), leeway=source.leeway
+    )
+
+
+def _delay_of(details: Details) -> tuple[float, str] | None:
+    if details.retry_after is None or details.retry_after_source is None:
+        return None
+    return details.retry_after, details.retry_after_source
+
+
+def _stopped(note: str | None, attempt: int) -> str | None:
+    if not note:
+        return None
+    if attempt == 1:
+        return f"not retried: {note}"
+    return f"gave up after {attempt} attempts: {note}"
+
+
+def _announce(record: Attempt, policy: Retry | None) -> None:
+    """The one log line per retry, and the user's hook."""
+    logger.info(
+        "retrying %s %s after %s in %.3gs (%s), attempt %d of %d",
+        record.method,
+        record.url,
+        record.status if record.status is not None else record.error,
+        record.wait,
+        record.wait_reason,
+        record.number,
+        record.max_attempts,
+    )
+    if policy is not None and policy.on_retry is not None:
+        policy.on_retry(record)

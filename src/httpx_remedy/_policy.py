@@ -1,0 +1,313 @@
+"""The retry policy and its decisions: pure, immutable, no I/O and no sleeping.
+
+:class:`Retry` says what may be retried and how long to wait; :func:`decide` applies it to one
+outcome. The transports carry the decision out (close, log, sleep, send again) and nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import tenacity
+
+from ._catalog import RETRYABLE_STATUSES, Remedy, catalog
+
+WaitStrategy = tenacity.wait.wait_base | Callable[[tenacity.RetryCallState], float]
+
+#: RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+#: Full-jitter exponential backoff: a uniform wait in [0, 0.5 s x 2^(n-1)], at most 8 s.
+DEFAULT_WAIT: WaitStrategy = tenacity.wait_random_exponential(multiplier=0.5, max=8)
+
+_RETRYING = tenacity.Retrying()
+
+# How many ``testing.no_wait()`` blocks are open; while any is, the transports skip sleeping.
+_no_wait_depth = 0
+
+
+def waits_disabled() -> bool:
+    """True inside ``httpx_remedy.testing.no_wait()``."""
+    return _no_wait_depth > 0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What happened on one send of a request, and what the library did next.
+
+    ``action`` is ``"retry"`` (waited ``wait`` seconds for ``wait_reason``, then sent again),
+    ``"refresh"`` (got a new token and sent again), ``"replay"`` (sent again with a token
+    another request had already refreshed), ``"raise"`` or ``"return"``. ``note`` says why a
+    retry did not happen (which cap, which safety rule) when there is a reason to give.
+    """
+
+    number: int
+    max_attempts: int
+    method: str
+    url: str
+    status: int | None
+    error: str | None
+    elapsed: float
+    action: str
+    wait: float | None = None
+    wait_reason: str | None = None
+    note: str | None = None
+
+    def __str__(self) -> str:
+        what = str(self.status) if self.status is not None else (self.error or "?")
+        if self.status is not None and self.error:
+            what += f" {self.error}"
+        text = f"attempt {self.number}/{self.max_attempts}: {what} -> {self.action}"
+        if self.wait is not None:
+            text += f" after {self.wait:.3g}s ({self.wait_reason})"
+        if self.note:
+            text += f" [{self.note}]"
+        return text
+
+
+class RetryHook(Protocol):
+    """Called before each retry's wait with the record of the attempt that failed."""
+
+    def __call__(self, attempt: Attempt, /) -> None: ...
+
+
+class RetryBudget:
+    """Caps retries per origin to a share of the recent first attempts, across the process.
+
+    Retries to an origin may not exceed ``ratio`` times the first attempts made to it in the
+    last ``window`` seconds, plus ``minimum``: in the spirit of gRPC retry throttling and Envoy
+    retry budgets, so that a failing origin sees a trickle of retries, not a multiple of its
+    traffic. Thread-safe; share one instance between transports to pool their budgets (the
+    default policy uses one process-wide budget).
+    """
+
+    __slots__ = ("_lock", "_origins", "_slot", "minimum", "ratio", "window")
+    _SLOTS = 10
+
+    def __init__(self, ratio: float = 0.1, minimum: int = 5, window: float = 10.0) -> None:
+        if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio >= 0):
+            raise ValueError(f"RetryBudget ratio must be a finite number >= 0, not {ratio!r}")
+        if not (isinstance(minimum, int) and minimum >= 0):
+            raise ValueError(f"RetryBudget minimum must be an int >= 0, not {minimum!r}")
+        if not (isinstance(window, (int, float)) and math.isfinite(window) and window > 0):
+            raise ValueError(f"RetryBudget window must be a number > 0, not {window!r}")
+        self.ratio = float(ratio)
+        self.minimum = minimum
+        self.window = float(window)
+        self._slot = self.window / self._SLOTS
+        self._lock = threading.Lock()
+        # origin -> [current slot index, firsts per slot..., retries per slot...]
+        self._origins: dict[str, list[int]] = {}
+
+    def __repr__(self) -> str:
+        return f"RetryBudget(ratio={self.ratio:g}, minimum={self.minimum}, window={self.window:g})"
+
+    def _counts(self, origin: str, now: float) -> list[int]:
+        index = int(now / self._slot)
+        counts = self._origins.get(origin)
+        if counts is None:
+            if len(self._origins) >= 10_000:  # bounded: forget the oldest origin
+                self._origins.pop(next(iter(self._origins)))
+            counts = self._origins[origin] = [index] + [0] * (2 * self._SLOTS)
+        elif counts[0] != index:
+            # Clear the slots that went by since the last visit (all of them after a long gap).
+            for i in range(counts[0] + 1, min(index, counts[0] + self._SLOTS) + 1):
+                counts[1 + i % self._SLOTS] = 0
+                counts[1 + self._SLOTS + i % self._SLOTS] = 0
+            counts[0] = index
+        return counts
+
+    def record_request(self, origin: str, now: float) -> None:
+        """Count a first attempt to ``origin`` (``now`` is a monotonic clock reading)."""
+        with self._lock:
+            counts = self._counts(origin, now)
+            counts[1 + counts[0] % self._SLOTS] += 1
+
+    def try_spend(self, origin: str, now: float) -> bool:
+        """Take one retry from ``origin``'s budget; False when it is spent."""
+        with self._lock:
+            counts = self._counts(origin, now)
+            firsts = sum(counts[1 : 1 + self._SLOTS])
+            retries = sum(counts[1 + self._SLOTS :])
+            if retries >= self.ratio * firsts + self.minimum:
+                return False
+            counts[1 + self._SLOTS + counts[0] % self._SLOTS] += 1
+            return True
+
+
+DEFAULT_BUDGET = RetryBudget()
+
+
+def _check_number(
+    name: str, value: object, *, allow_none: bool = False, minimum: float = 0.0
+) -> None:
+    if value is None and allow_none:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < minimum
+    ):
+        raise ValueError(f"Retry {name} must be a finite number >= {minimum:g}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class Retry:
+    """The retry policy: what is retried, how long to wait, and where to stop.
+
+    Args:
+        max_attempts: sends per request, the first included (``1`` disables retrying).
+        statuses: the statuses that are retried. 429, 503 and other "refused, not processed"
+            statuses are retried for every method; the rest only for idempotent methods or a
+            request carrying an ``Idempotency-Key``.
+        wait: a tenacity wait strategy for the computed backoff; used when the server gives no
+            delay. Default: full-jitter exponential, 0.5 s base, 8 s cap.
+        max_retry_after: the longest wait this policy sleeps. A longer server delay is not
+            slept: the typed error is raised at once with ``retry_after`` set.
+        deadline: seconds for the whole call, every attempt and wait included; no wait runs past
+            it and each attempt's timeout is shrunk to the time left. None: no deadline.
+        budget: the :class:`RetryBudget` retries draw from; None turns the budget off.
+        idempotency_keys: add an ``Idempotency-Key`` to POST and PATCH requests that lack one,
+            the same on every attempt, so that they can be retried safely.
+        on_retry: called with the :class:`Attempt` record before each retry's wait.
+    """
+
+    max_attempts: int = 3
+    statuses: frozenset[int] = RETRYABLE_STATUSES
+    wait: WaitStrategy = field(default=DEFAULT_WAIT, compare=False)
+    max_retry_after: float = 60.0
+    deadline: float | None = 120.0
+    budget: RetryBudget | None = field(default=DEFAULT_BUDGET, compare=False)
+    idempotency_keys: bool = False
+    on_retry: RetryHook | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if (
+            isinstance(self.max_attempts, bool)
+            or not isinstance(self.max_attempts, int)
+            or self.max_attempts < 1
+        ):
+            raise ValueError(f"Retry max_attempts must be an int >= 1, not {self.max_attempts!r}")
+        statuses = self.statuses
+        if isinstance(statuses, (int, str)) or not isinstance(statuses, Iterable):
+            raise TypeError(f"Retry statuses must be a collection of ints, not {statuses!r}")
+        statuses = frozenset(statuses)
+        bad = [
+            s
+            for s in statuses
+            if isinstance(s, bool) or not isinstance(s, int) or not 400 <= s <= 599
+        ]
+        if bad:
+            raise ValueError(f"Retry statuses must be error statuses (400-599), not {bad!r}")
+        object.__setattr__(self, "statuses", statuses)
+        _check_number("max_retry_after", self.max_retry_after)
+        _check_number("deadline", self.deadline, allow_none=True, minimum=0.001)
+        if not callable(self.wait):
+            raise TypeError(f"Retry wait must be a tenacity wait strategy, not {self.wait!r}")
+        if self.budget is not None and not isinstance(self.budget, RetryBudget):
+            raise TypeError(f"Retry budget must be a RetryBudget or None, not {self.budget!r}")
+        if self.on_retry is not None and not callable(self.on_retry):
+            raise TypeError(f"Retry on_retry must be callable, not {self.on_retry!r}")
+
+    def backoff(self, attempt: int, elapsed: float) -> float:
+        """The computed wait after failed attempt number ``attempt`` (finite, >= 0)."""
+        state = tenacity.RetryCallState(_RETRYING, None, (), {})
+        state.attempt_number = attempt
+        state.start_time -= elapsed
+        state.outcome_timestamp = state.start_time + elapsed
+        try:
+            value = float(self.wait(state))
+        except (TypeError, ValueError, ArithmeticError):
+            value = 0.0
+        return value if math.isfinite(value) and value > 0 else 0.0
+
+
+NO_RETRY = Retry(max_attempts=1, budget=None, deadline=None)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do after an attempt: retry after ``wait`` seconds, or stop (``note`` says why)."""
+
+    retry: bool
+    wait: float = 0.0
+    wait_reason: str | None = None
+    note: str | None = None
+
+
+def retry_kind(policy: Retry, status: int, code: str | None) -> Remedy | None:
+    """How an error response may be retried: BACK_OFF (any method), RETRY_IF_SAFE, or None.
+
+    An OAuth code whose catalog remedy is a retry (``temporarily_unavailable``,
+    ``server_error``) counts whatever the status; otherwise the status must be one of the
+    policy's ``statuses``, retried for every method when its catalog remedy is to back off
+    (the request was refused, not processed) and only when safe otherwise.
+    """
+    if code is not None and code in catalog:
+        remedy = catalog[code].remedy
+        if remedy.retries:
+            return remedy
+    if status in policy.statuses:
+        remedy = catalog.for_status(status).remedy
+        return Remedy.BACK_OFF if remedy is Remedy.BACK_OFF else Remedy.RETRY_IF_SAFE
+    return None
+
+
+def decide(
+    policy: Retry,
+    *,
+    attempt: int,
+    elapsed: float,
+    kind: Remedy,
+    method: str,
+    has_idempotency_key: bool,
+    replayable: bool,
+    server_delay: tuple[float, str] | None,
+    origin: str,
+    now: float,
+) -> Decision:
+    """Whether to retry after failed attempt number ``attempt``, and after how long.
+
+    The rules, in order: a request that may have been
+    processed is retried only when idempotent; a one-shot body is never replayed; then the
+    caps: ``max_attempts``, ``max_retry_after`` (a longer server delay is raised, not slept),
+    the ``deadline``, and last the retry budget (so that a refused retry spends nothing).
+    """
+    if (
+        kind is Remedy.RETRY_IF_SAFE
+        and method not in IDEMPOTENT_METHODS
+        and not has_idempotency_key
+    ):
+        return Decision(
+            False,
+            note=f"{method} is not idempotent and may have been processed; "
+            "send an Idempotency-Key to make it retryable",
+        )
+    if not replayable:
+        return Decision(False, note="the request body is a one-shot stream and cannot be replayed")
+    if attempt >= policy.max_attempts:
+        return Decision(False, note=f"max_attempts ({policy.max_attempts}) reached")
+    if server_delay is not None:
+        wait, reason = server_delay
+        if wait > policy.max_retry_after:
+            return Decision(
+                False,
+                note=f"the server asked for {wait:g}s, more than "
+                f"max_retry_after ({policy.max_retry_after:g}s)",
+            )
+    else:
+        wait, reason = min(policy.backoff(attempt, elapsed), policy.max_retry_after), "backoff"
+    if policy.deadline is not None and elapsed + wait >= policy.deadline:
+        return Decision(
+            False,
+            note=f"a {wait:.3g}s wait would overrun the deadline "
+            f"({policy.deadline:g}s, {elapsed:.3g}s used)",
+        )
+    if policy.budget is not None and not policy.budget.try_spend(origin, now):
+        return Decision(False, note=f"the retry budget for {origin} is spent ({policy.budget!r})")
+    return Decision(True, wait=wait, wait_reason=reason)

@@ -1,0 +1,473 @@
+"""The transports: thin drivers that carry out the request flow, sync and async.
+
+They send, read, close, sleep, and nothing else; every decision is made in ``_flow`` and the
+pure modules below it. A 2xx response goes straight back to httpx, unread and untouched.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, overload
+
+import anyio
+import anyio.to_thread
+
+from . import _policy
+from ._classify import MAX_ERROR_BODY, build_error, describe
+from ._credentials import AsyncTokenSource, Grant, TokenManager, TokenSource, require_secure
+from ._flow import (
+    RETRY_EXTENSION,
+    Auth,
+    Close,
+    Command,
+    Flow,
+    Locked,
+    ReadBody,
+    Send,
+    Settings,
+    Sleep,
+    T,
+    authorize,
+    prepare,
+    run,
+)
+from ._http import (
+    URL,
+    AsyncBaseTransport,
+    AsyncClient,
+    AsyncHTTPTransport,
+    BaseTransport,
+    Client,
+    HTTPTransport,
+    Request,
+    Response,
+    SyncByteStream,
+    TransportError,
+    buffered,
+    origin_of,
+)
+from ._policy import Attempt, Retry
+from ._redact import redact_url
+
+_DEFAULT: Any = object()
+
+
+_managers: weakref.WeakKeyDictionary[object, TokenManager] = weakref.WeakKeyDictionary()
+
+
+def _auth(
+    credentials: object, origins: Iterable[str] | None, step_up: bool, is_async: bool
+) -> Auth | None:
+    """The transport's view of its credentials, with the token state shared per credentials."""
+    if credentials is None:
+        return None
+    if isinstance(credentials, Grant):
+        manager = credentials.manager
+    elif isinstance(credentials, TokenSource) or (
+        is_async and isinstance(credentials, AsyncTokenSource)
+    ):
+        try:
+            manager = _managers.setdefault(credentials, TokenManager(credentials))
+        except TypeError:  # not weak-referenceable: this transport's own state
+            manager = TokenManager(credentials)
+    else:
+        raise TypeError(
+            "credentials must be ClientCredentials, RefreshToken or a TokenSource"
+            + (" / AsyncTokenSource" if is_async else "")
+            + f", not {credentials!r}"
+        )
+    bound: set[str] | None = None
+    if origins is not None:
+        if isinstance(origins, str):
+            origins = [origins]
+        bound = set()
+        for origin in origins:
+            require_secure(origin, "access tokens")
+            bound.add(origin_of(URL(origin)))
+    return Auth(credentials, manager, bound, bool(step_up))
+
+
+def _settings(
+    retry: Retry | None, raise_errors: bool, max_error_body: int, auth: Auth | None
+) -> Settings:
+    if retry is _DEFAULT:
+        retry = Retry()
+    if retry is not None and not isinstance(retry, Retry):
+        raise TypeError(f"retry must be a httpx_remedy.Retry or None, not {retry!r}")
+    if (
+        isinstance(max_error_body, bool)
+        or not isinstance(max_error_body, int)
+        or (max_error_body < 0)
+    ):
+        raise ValueError(f"max_error_body must be an int >= 0, not {max_error_body!r}")
+    return Settings(
+        retry=retry, raise_errors=bool(raise_errors), max_error_body=max_error_body, auth=auth
+    )
+
+
+def _policy_for(request: Request, default: Retry | None) -> Retry | None:
+    extensions = request.extensions
+    if RETRY_EXTENSION not in extensions:
+        return default
+    policy = extensions[RETRY_EXTENSION]
+    if policy is not None and not isinstance(policy, Retry):
+        raise TypeError(
+            f'request.extensions["{RETRY_EXTENSION}"] must be a httpx_remedy.Retry '
+            f"or None, not {policy!r}"
+        )
+    return policy
+
+
+_DOC_ARGS = """
+    Args:
+        transport: the transport to wrap; default ``httpx.HTTPTransport()``.
+        retry: the :class:`Retry` policy; ``None`` turns retrying off. A request can override
+            it with ``extensions={"remedy.retry": Retry(...)}``.
+        raise_errors: False returns error responses as they are instead of raising.
+        max_error_body: the most bytes read from an error body (default 64 KiB).
+        credentials: :class:`ClientCredentials`, :class:`RefreshToken` or a
+            :class:`TokenSource`: the transport attaches its access token, refreshes it before
+            it expires and once when the server rejects it, and replays the request.
+        origins: the origins (``https://api.example.com``) the token may be sent to. Default:
+            the origin of the first request this transport sends. No other origin ever gets it,
+            redirects included.
+        step_up: on ``insufficient_scope``, fetch a token for the missing scope on top of the
+            current ones and replay once, instead of raising at once.
+"""
+
+
+class RemedyTransport(BaseTransport):
+    """An ``httpx.BaseTransport`` that turns error responses into typed exceptions and applies
+    the catalog's fixes (retry with backoff, token refresh) around the transport it wraps.
+    """
+
+    __doc__ = (__doc__ or "") + _DOC_ARGS
+
+    def __init__(
+        self,
+        transport: BaseTransport | None = None,
+        *,
+        retry: Retry | None = _DEFAULT,
+        raise_errors: bool = True,
+        max_error_body: int = MAX_ERROR_BODY,
+        credentials: Grant | TokenSource | None = None,
+        origins: Iterable[str] | None = None,
+        step_up: bool = False,
+    ) -> None:
+        if transport is not None and not isinstance(transport, BaseTransport):
+            raise TypeError(f"transport must be an httpx.BaseTransport, not {transport!r}")
+        self._transport = transport if transport is not None else HTTPTransport()
+        auth = _auth(credentials, origins, step_up, is_async=False)
+        self._settings = _settings(retry, raise_errors, max_error_body, auth)
+        self._sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def transport(self) -> BaseTransport:
+        """The wrapped transport."""
+        return self._transport
+
+    @property
+    def retry(self) -> Retry | None:
+        """The default retry policy."""
+        return self._settings.retry
+
+    def __repr__(self) -> str:
+        return f"RemedyTransport({self._transport!r}, retry={self._settings.retry!r})"
+
+    def handle_request(self, request: Request) -> Response:
+        settings = self._settings
+        policy = _policy_for(request, settings.retry)
+        started = settings.clock()
+        prepare(request, policy, started)
+        token = None
+        auth = settings.auth
+        if auth is not None and auth.wants(request):
+            token = auth.manager.current(started)
+            if token is None:
+                token = self._drive(Locked(auth.manager, authorize(settings, None, None)))[0]
+            request.headers["Authorization"] = token.authorization
+        try:
+            response = self._transport.handle_request(request)
+        except TransportError as error:
+            if policy is None:
+                raise
+            return self._drive(run(settings, request, error, policy, started, token))
+        if response.status_code < 400 or (
+            policy is None and not settings.raise_errors and token is None
+        ):
+            return response
+        return self._drive(run(settings, request, response, policy, started, token))
+
+    def _drive(self, flow: Flow[T] | Locked) -> T:
+        if isinstance(flow, Locked):
+            with flow.manager.sync_lock:
+                return self._drive(flow.flow)  # type: ignore[no-any-return]
+        value: object = None
+        failure: Exception | None = None
+        while True:
+            try:
+                command = flow.throw(failure) if failure is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, failure = None, None
+            try:
+                value = self._execute(command)
+            except Exception as error:
+                failure = error
+
+    def _execute(self, command: Command) -> object:
+        if isinstance(command, Send):
+            return self._transport.handle_request(command.request)
+        if isinstance(command, ReadBody):
+            return _read_sync(command.response, command.limit)
+        if isinstance(command, Close):
+            command.response.close()
+        elif isinstance(command, Sleep):
+            if command.seconds > 0 and not _policy.waits_disabled():
+                self._sleep(command.seconds)
+        elif isinstance(command, Locked):
+            return self._drive(command)
+        else:
+            fetch_token = getattr(command.source, "fetch_token", None)
+            if fetch_token is None:
+                raise TypeError(f"{command.source!r} has no fetch_token() for a sync transport")
+            return fetch_token(command.scope)
+        return None
+
+    def close(self) -> None:
+        self._transport.close()
+
+
+class AsyncRemedyTransport(AsyncBaseTransport):
+    """The ``httpx.AsyncBaseTransport`` twin of :class:`RemedyTransport`, with the same
+    arguments. Sleeps and locks with anyio, so it runs under asyncio and trio alike.
+    """
+
+    __doc__ = (__doc__ or "") + _DOC_ARGS
+
+    def __init__(
+        self,
+        transport: AsyncBaseTransport | None = None,
+        *,
+        retry: Retry | None = _DEFAULT,
+        raise_errors: bool = True,
+        max_error_body: int = MAX_ERROR_BODY,
+        credentials: Grant | TokenSource | AsyncTokenSource | None = None,
+        origins: Iterable[str] | None = None,
+        step_up: bool = False,
+    ) -> None:
+        if transport is not None and not isinstance(transport, AsyncBaseTransport):
+            raise TypeError(f"transport must be an httpx.AsyncBaseTransport, not {transport!r}")
+        self._transport = transport if transport is not None else AsyncHTTPTransport()
+        auth = _auth(credentials, origins, step_up, is_async=True)
+        self._settings = _settings(retry, raise_errors, max_error_body, auth)
+        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+    @property
+    def transport(self) -> AsyncBaseTransport:
+        """The wrapped transport."""
+        return self._transport
+
+    @property
+    def retry(self) -> Retry | None:
+        """The default retry policy."""
+        return self._settings.retry
+
+    def __repr__(self) -> str:
+        return f"AsyncRemedyTransport({self._transport!r}, retry={self._settings.retry!r})"
+
+    async def handle_async_request(self, request: Request) -> Response:
+        settings = self._settings
+        policy = _policy_for(request, settings.retry)
+        started = settings.clock()
+        prepare(request, policy, started)
+        token = None
+        auth = settings.auth
+        if auth is not None and auth.wants(request):
+            token = auth.manager.current(started)
+            if token is None:
+                locked = Locked(auth.manager, authorize(settings, None, None))
+                token = (await self._drive(locked))[0]
+            request.headers["Authorization"] = token.authorization
+        try:
+            response = await self._transport.handle_async_request(request)
+        except TransportError as error:
+            if policy is None:
+                raise
+            return await self._drive(run(settings, request, error, policy, started, token))
+        if response.status_code < 400 or (
+            policy is None and not settings.raise_errors and token is None
+        ):
+            return response
+        return await self._drive(run(settings, request, response, policy, started, token))
+
+    async def _drive(self, flow: Flow[T] | Locked) -> T:
+        if isinstance(flow, Locked):
+            async with flow.manager.async_lock():
+                return await self._drive(flow.flow)
+        value: object = None
+        failure: Exception | None = None
+        while True:
+            try:
+                command = flow.throw(failure) if failure is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, failure = None, None
+            try:
+                value = await self._execute(command)
+            except Exception as error:
+                failure = error
+
+    async def _execute(self, command: Command) -> object:
+        if isinstance(command, Send):
+            return await self._transport.handle_async_request(command.request)
+        if isinstance(command, ReadBody):
+            return await _read_async(command.response, command.limit)
+        if isinstance(command, Close):
+            await command.response.aclose()
+        elif isinstance(command, Sleep):
+            if command.seconds > 0 and not _policy.waits_disabled():
+                await self._sleep(command.seconds)
+        elif isinstance(command, Locked):
+            return await self._drive(command)
+        else:
+            afetch_token = getattr(command.source, "afetch_token", None)
+            if afetch_token is not None:
+                return await afetch_token(command.scope)
+            # A sync source runs in a worker thread, so it never blocks the event loop.
+            fetch_token = getattr(command.source, "fetch_token", None)
+            if fetch_token is None:
+                raise TypeError(f"{command.source!r} has neither afetch_token() nor fetch_token()")
+            return await anyio.to_thread.run_sync(fetch_token, command.scope)
+        return None
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+def _read_sync(response: Response, limit: int) -> bytes:
+    """At most ``limit`` decoded bytes of the body; the response is closed either way."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except (TransportError, RuntimeError):
+        # A body that breaks off, or one already consumed, still leaves a typed error to raise.
+        pass
+    finally:
+        response.close()
+    return b"".join(chunks)[:limit]
+
+
+async def _read_async(response: Response, limit: int) -> bytes:
+    """The async twin of :func:`_read_sync`."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except (TransportError, RuntimeError):
+        pass
+    finally:
+        await response.aclose()
+    return b"".join(chunks)[:limit]
+
+
+def raise_for_status(response: Response) -> Response:
+    """Raise the typed error for ``response`` if it is a 4xx or 5xx; return it otherwise.
+
+    Works on any response, without the transport (an ``event_hooks`` response hook, say). The
+    body is used when it was read; an unread sync body is read up to 64 KiB; an unread async
+    body is left alone (use :func:`araise_for_status`).
+    """
+    if response.status_code < 400:
+        return response
+    body = _body_of(response)
+    if body is None and not _is_async_stream(response):
+        body = _read_sync(response, MAX_ERROR_BODY)
+        response = buffered(response, body, response.request)
+    raise _error_for(response, body)
+
+
+async def araise_for_status(response: Response) -> Response:
+    """:func:`raise_for_status` for async responses: reads an unread body up to 64 KiB."""
+    if response.status_code < 400:
+        return response
+    body = _body_of(response)
+    if body is None:
+        body = await _read_async(response, MAX_ERROR_BODY)
+        response = buffered(response, body, response.request)
+    raise _error_for(response, body)
+
+
+def _body_of(response: Response) -> bytes | None:
+    try:
+        return response.content
+    except Exception:
+        return None
+
+
+def _is_async_stream(response: Response) -> bool:
+    return not isinstance(response.stream, SyncByteStream)
+
+
+def _error_for(response: Response, body: bytes | None) -> Exception:
+    request = response.request
+    details = describe(response.status_code, response.headers, body, time.time())
+    attempt = Attempt(
+        1,
+        1,
+        request.method,
+        redact_url(request.url),
+        response.status_code,
+        details.error,
+        0.0,
+        "raise",
+    )
+    return build_error(request, response, details, attempts=(attempt,))
+
+
+@overload
+def wrap(client: Client, **options: Any) -> Client: ...
+@overload
+def wrap(client: AsyncClient, **options: Any) -> AsyncClient: ...
+def wrap(client: Client | AsyncClient, **options: Any) -> Client | AsyncClient:
+    """Wrap an existing client's default transport and every mounted one, in place.
+
+    ``options`` are the transport's keyword arguments (``retry=``, ``raise_errors=``, ...).
+    Transports already wrapped are left as they are. Returns the client.
+    """
+    if isinstance(client, Client):
+
+        def wrap_sync(transport: BaseTransport) -> BaseTransport:
+            if isinstance(transport, RemedyTransport):
+                return transport
+            return RemedyTransport(transport, **options)
+
+        client._transport = wrap_sync(client._transport)
+        client._mounts = {
+            pattern: None if t is None else wrap_sync(t) for pattern, t in client._mounts.items()
+        }
+        return client
+    if isinstance(client, AsyncClient):
+
+        def wrap_async(transport: AsyncBaseTransport) -> AsyncBaseTransport:
+            if isinstance(transport, AsyncRemedyTransport):
+                return transport
+            return AsyncRemedyTransport(transport, **options)
+
+        client._transport = wrap_async(client._transport)
+        client._mounts = {
+            pattern: None if t is None else wrap_async(t) for pattern, t in client._mounts.items()
+        }
+        return client
+    raise TypeError(f"wrap() takes an httpx.Client or httpx.AsyncClient, not {client!r}")

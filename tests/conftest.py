@@ -1,0 +1,79 @@
+"""Shared fixtures: the anyio backends, and transports on a fake clock that never sleeps."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+import httpx_remedy as remedy
+from httpx_remedy._policy import RetryBudget
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+class FakeClock:
+    """A monotonic and a wall clock that only move when something sleeps on them."""
+
+    def __init__(self, start: float = 1_000.0, wall: float = 1_764_000_000.0) -> None:
+        self.now = start
+        self.wall_start = wall
+        self.start = start
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.wall_start + (self.now - self.start)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+def on_clock(transport: Any, clock: FakeClock) -> Any:
+    """Put a remedy transport on ``clock``: its waits are recorded, never slept."""
+    transport._settings = dataclasses.replace(
+        transport._settings, clock=clock.monotonic, wall_clock=clock.time
+    )
+    is_async = isinstance(transport, remedy.AsyncRemedyTransport)
+    transport._sleep = clock.asleep if is_async else clock.sleep
+    return transport
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture
+def fresh_budget() -> RetryBudget:
+    """A budget of its own, so tests do not draw on the process-wide one."""
+    return RetryBudget()
+
+
+def sync_client(handler: Handler, clock: FakeClock, **options: Any) -> httpx.Client:
+    options.setdefault("retry", remedy.Retry(budget=RetryBudget()))
+    transport = on_clock(remedy.RemedyTransport(httpx.MockTransport(handler), **options), clock)
+    return httpx.Client(transport=transport)
+
+
+def async_client(handler: Handler, clock: FakeClock, **options: Any) -> httpx.AsyncClient:
+    options.setdefault("retry", remedy.Retry(budget=RetryBudget()))
+    transport = on_clock(
+        remedy.AsyncRemedyTransport(httpx.MockTransport(handler), **options), clock
+    )
+    return httpx.AsyncClient(transport=transport)
