@@ -847,6 +847,14 @@ class Catalog(Mapping["int | str", Entry]):
             return entry
         return _SERVER_FALLBACK if status >= 500 else _CLIENT_FALLBACK
 
+    def oauth(self, code: str | None) -> Entry | None:
+        """The entry for an OAuth / OIDC error code, or None (a status number never matches:
+        a body's ``"code": "503"`` must not pass for a 503)."""
+        if code is None:
+            return None
+        entry = self._by_code.get(code.strip().lower())
+        return entry if entry is not None and entry.is_oauth else None
+
     def suggest(self, code: str, n: int = 3) -> list[str]:
         """Codes close to ``code``, for "did you mean" messages."""
         names = [str(c) for c in self._by_code]

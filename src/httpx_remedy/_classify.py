@@ -89,9 +89,7 @@ def describe(status: int, headers: HeaderLookup, body: bytes | None, now: float)
             description if parsed.error == error else None
         )
         uri = challenge.param("error_uri") or (uri if parsed.error == error else None)
-    entry = catalog.for_status(status)
-    if error is not None and error in catalog:
-        entry = catalog[error]
+    entry = catalog.oauth(error) or catalog.for_status(status)
     delay = delay_requested(status, headers, now, parsed)
     return Details(
         status=status,

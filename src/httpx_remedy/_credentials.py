@@ -117,6 +117,11 @@ class Token:
     refresh_at: float | None = None
     refresh_token: str | None = field(default=None, repr=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    authorization: str = field(init=False, repr=False, compare=False)
+    """The ``Authorization`` header value (made once: it is sent with every request)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "authorization", f"{self.token_type} {self.access_token}")
 
     @classmethod
     def from_response(
@@ -161,11 +166,6 @@ class Token:
             refresh_token=refresh if isinstance(refresh, str) and refresh else None,
             raw=dict(data),
         )
-
-    @property
-    def authorization(self) -> str:
-        """The ``Authorization`` header value."""
-        return f"{self.token_type} {self.access_token}"
 
     def fresh(self, now: float) -> bool:
         """True while the token needs no refresh (``now`` is a monotonic reading)."""

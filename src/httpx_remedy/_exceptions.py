@@ -127,6 +127,7 @@ __all__ = [
     "TooEarly",
     "TooManyRequests",
     "URITooLong",
+    "Unauthorized",
     "UnauthorizedClient",
     "UnprocessableEntity",
     "UnsupportedGrantType",

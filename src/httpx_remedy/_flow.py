@@ -24,17 +24,20 @@ from ._credentials import (
     Token,
     TokenManager,
     parse_token_response,
+    require_secure,
     should_refresh,
     union_scope,
 )
 from ._http import (
     MAYBE_SENT_ERRORS,
     NOT_SENT_ERRORS,
+    Origin,
     Request,
     Response,
     buffered,
     is_replayable,
     origin_of,
+    origin_text,
 )
 from ._parse import find_challenge, parse_www_authenticate
 from ._policy import Attempt, Decision, Retry, decide, retry_kind
@@ -98,22 +101,24 @@ class Auth:
 
     source: object
     manager: TokenManager
-    origins: set[str] | None
+    origins: set[Origin] | None
     step_up: bool
 
-    def wants(self, request: Request) -> bool:
+    def wants(self, request: Request, origin: Origin) -> bool:
         """True when the request goes to a bound origin and has no Authorization of its own."""
-        origin = origin_of(request.url)
         if self.origins is None:
-            from ._credentials import require_secure
-
+            # Bound on first use: the first request names the API these credentials serve.
             require_secure(str(request.url), "access tokens")
             self.origins = {origin}
-            logger.info("binding credentials to %s (the first origin requested)", origin)
+            logger.info(
+                "binding credentials to %s (the first origin requested)", origin_text(origin)
+            )
         if origin not in self.origins:
             return False
-        own = request.headers.get("authorization")
-        return own is None or self.manager.issued(own)
+        if "authorization" not in request.headers:
+            return True
+        # Ours when it is a token we issued (httpx copies it onto a same-origin redirect).
+        return self.manager.issued(request.headers["authorization"])
 
 
 @dataclass(frozen=True)
@@ -128,29 +133,53 @@ class Settings:
     wall_clock: Callable[[], float] = time.time
 
 
-def prepare(request: Request, policy: Retry | None, started: float) -> None:
-    """Ready a request for its first send: the idempotency key and the retry budget's count."""
-    if policy is None:
-        return
-    if (
-        policy.idempotency_keys
-        and request.method in ("POST", "PATCH")
-        and "idempotency-key" not in request.headers
-    ):
-        # Structured-Field String, as the Idempotency-Key draft defines it.
-        request.headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
-    if policy.budget is not None:
-        policy.budget.record_request(origin_of(request.url), started)
-    if policy.deadline is not None:
-        shrink_timeouts(request, policy.deadline)
+def begin(settings: Settings, request: Request) -> tuple[Retry | None, float, Auth | None]:
+    """Ready a request for its first send: the hot path, run for every request.
+
+    Returns the policy in force, the start time, and the credentials when the request should
+    carry their token. Adds the idempotency key, counts the first attempt in the retry budget,
+    and fits the timeouts into the deadline.
+    """
+    extensions = request.extensions
+    policy = settings.retry
+    if RETRY_EXTENSION in extensions:
+        policy = extensions[RETRY_EXTENSION]
+        if policy is not None and not isinstance(policy, Retry):
+            raise TypeError(
+                f'request.extensions["{RETRY_EXTENSION}"] must be a '
+                f"httpx_remedy.Retry or None, not {policy!r}"
+            )
+    started = settings.clock()
+    auth = settings.auth
+    if policy is None and auth is None:
+        return None, started, None
+    origin = origin_of(request.url)
+    if policy is not None:
+        if (
+            policy.idempotency_keys
+            and request.method in ("POST", "PATCH")
+            and "idempotency-key" not in request.headers
+        ):
+            # Structured-Field String, as the Idempotency-Key draft defines it.
+            request.headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
+        if policy.budget is not None:
+            policy.budget.record_request(origin, started)
+        if policy.deadline is not None:
+            shrink_timeouts(request, policy.deadline)
+    if auth is not None and not auth.wants(request, origin):
+        auth = None
+    return policy, started, auth
 
 
 def shrink_timeouts(request: Request, remaining: float) -> None:
     """Cap every timeout of the request at ``remaining`` seconds (the deadline's time left)."""
     timeout = request.extensions.get("timeout")
-    if not isinstance(timeout, dict):
+    if type(timeout) is not dict:
         return
-    if all(v is not None and v <= remaining for v in timeout.values()):
+    for value in timeout.values():
+        if value is None or value > remaining:
+            break
+    else:
         return
     remaining = max(remaining, 0.001)
     request.extensions = {
@@ -437,14 +466,12 @@ def fetch(settings: Settings, scope: str | None) -> Flow[Token]:
         return data if isinstance(data, Token) else Token.from_response(data)
     request = source.token_request(scope)
     request.extensions = {**request.extensions, IDEMPOTENT_EXTENSION: True}
-    policy = settings.retry
-    started = settings.clock()
-    prepare(request, policy, started)
+    token_settings = replace(settings, raise_errors=True, auth=None)
+    policy, started, _ = begin(token_settings, request)
     try:
         first: Response | Exception = cast(Response, (yield Send(request)))
     except Exception as error:
         first = error
-    token_settings = replace(settings, raise_errors=True, auth=None)
     if isinstance(first, Exception) or first.status_code >= 400:
         response = yield from run(token_settings, request, first, policy, started)
     else:

@@ -70,6 +70,29 @@ def is_replayable(request: httpx.Request) -> bool:
     return False
 
 
+def body_in_memory(response: httpx.Response) -> bytes | None:
+    """The body when it is already read (a response built with ``content=``), else None."""
+    try:
+        return response.content
+    except httpx.ResponseNotRead:
+        return None
+
+
+def decode_body(response: httpx.Response, raw: bytes) -> bytes:
+    """``raw`` decoded per the response's Content-Encoding; the raw bytes when that fails.
+
+    The error body may be cut short or lie about its encoding, and what it says is still
+    worth reading.
+    """
+    encoding = response.headers.get("content-encoding")
+    if not raw or not encoding or encoding.strip().lower() == "identity":
+        return raw
+    try:
+        return httpx.Response(200, headers={"content-encoding": encoding}, content=raw).content
+    except httpx.DecodingError:
+        return raw
+
+
 def buffered(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
     """A copy of ``response`` holding ``body`` (already decoded), detached from the network.
 
@@ -90,6 +113,21 @@ def buffered(response: httpx.Response, body: bytes, request: httpx.Request) -> h
     )
 
 
-def origin_of(url: httpx.URL) -> str:
-    """``scheme://host:port`` of a URL, the key for per-origin state."""
-    return f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+Origin = tuple[str, str, "int | None"]
+
+
+def origin_of(url: httpx.URL) -> Origin:
+    """``(scheme, host, port)`` of a URL, the key for per-origin state.
+
+    The host is the normalised ASCII form and the port None when it is the scheme's default,
+    so ``https://API.example.com:443`` and ``https://api.example.com`` are one origin. Read from
+    the parsed form httpx keeps, as this runs on every request.
+    """
+    ref = url._uri_reference
+    return (ref.scheme, ref.host, ref.port)
+
+
+def origin_text(origin: Origin) -> str:
+    """``https://api.example.com`` for people."""
+    scheme, host, port = origin
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")

@@ -300,29 +300,23 @@ def find_challenge(challenges: Iterable[Challenge], *schemes: str) -> Challenge 
 # Dates and delays
 # --------------------------------------------------------------------------------------------
 
-_MONTHS: Final[Mapping[str, int]] = MappingProxyType(
-    {
-        name: number
-        for number, full in enumerate(
-            (
-                "january",
-                "february",
-                "march",
-                "april",
-                "may",
-                "june",
-                "july",
-                "august",
-                "september",
-                "october",
-                "november",
-                "december",
-            ),
-            start=1,
-        )
-        for name in (full, full[:3])
-    }
+_MONTH_NAMES: Final = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 )
+_MONTHS: Final = {
+    name: number for number, full in enumerate(_MONTH_NAMES, 1) for name in (full, full[:3])
+}
 _ZONE: Final = r"gmt|utc|ut|z|[+-][0-9]{4}"
 # IMF-fixdate `sun, 06 nov 1994 08:49:37 gmt` and RFC 850 `sunday, 06-nov-94 08:49:37 gmt`,
 # matched after lower-casing and collapsing whitespace. The weekday is optional and unchecked.
@@ -629,6 +623,7 @@ EMPTY_BODY: Final = BodyDetails()
 
 _CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")  # lone surrogates from JSON \ud800 escapes
+_WHITESPACE_RE: Final = re.compile(r"\s")
 _URI_BREAK_RE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _CODE_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}")
 _ELLIPSIS: Final = "\u2026"
@@ -932,7 +927,7 @@ def _json_delay(obj: Mapping[str, object]) -> float | None:
         value = obj.get(key)
         seconds: float | None
         if isinstance(value, str):
-            seconds = _parse_number(value.strip()[:_MAX_DATE_CHARS])
+            seconds = _parse_number(value.strip())
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             seconds = value
         else:
@@ -945,7 +940,7 @@ def _json_delay(obj: Mapping[str, object]) -> float | None:
 
 def _looks_like_form(text: str) -> bool:
     """Whether a body without a form content type is still ``error=...&...`` form-encoded."""
-    if any(char.isspace() for char in text):
+    if _WHITESPACE_RE.search(text) is not None:
         return False
     return any(field.startswith("error=") for field in text.split("&"))
 
@@ -975,6 +970,7 @@ _START_TAG_RE: Final = {
 _END_TAG_RE: Final = {tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE) for tag in _ELEMENT_TAGS}
 _TAG_RE: Final = re.compile(r"<[^<>]*>")
 _TAG_NAME_RE: Final = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9]*)")
+_LONG_CHARREF_RE: Final = re.compile(r"&#([0-9]{8,})(;?)")
 _HIDDEN_START_RE: Final = re.compile(r"<(?:script|style)\b[^<>]*>", re.IGNORECASE)
 _HIDDEN_END_RE: Final = re.compile(r"</(?:script|style)\s*>", re.IGNORECASE)
 # Tags after which text starts on a new line, so the first line is a heading or a paragraph.
@@ -993,7 +989,21 @@ def _element_text(text: str, tag: str) -> str | None:
         return None
     end = _END_TAG_RE[tag].search(text, start.end())
     inner = text[start.end() : len(text) if end is None else end.start()]
-    return html.unescape(_TAG_RE.sub(_tag_break, inner))
+    return _unescape(_TAG_RE.sub(_tag_break, inner))
+
+
+def _unescape(text: str) -> str:
+    """``html.unescape`` made safe: it calls ``int()`` on a reference's digits, which raises for
+    thousands of them on Python 3.11+ (and is slow on earlier versions)."""
+    return html.unescape(_LONG_CHARREF_RE.sub(_shorten_charref, text))
+
+
+def _shorten_charref(reference: re.Match[str]) -> str:
+    """A decimal character reference without its leading zeros, or U+FFFD if still too long."""
+    digits = reference.group(1).lstrip("0")
+    if len(digits) > 7:  # beyond 0x10FFFF: html.unescape would give U+FFFD too
+        return "\ufffd"
+    return f"&#{digits or '0'}{reference.group(2)}"
 
 
 def _tag_break(tag: re.Match[str]) -> str:
@@ -1020,7 +1030,7 @@ def _from_html(text: str) -> str | None:
         found = _text(_element_text(text, tag))
         if found is not None:
             return found
-    return _first_line(html.unescape(_TAG_RE.sub(_tag_break, _drop_hidden(text))))
+    return _first_line(_unescape(_TAG_RE.sub(_tag_break, _drop_hidden(text))))
 
 
 def _drop_hidden(text: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -101,13 +101,12 @@ class RetryBudget:
         self._slot = self.window / self._SLOTS
         self._lock = threading.Lock()
         # origin -> [current slot index, firsts per slot..., retries per slot...]
-        self._origins: dict[str, list[int]] = {}
+        self._origins: dict[Hashable, list[int]] = {}
 
     def __repr__(self) -> str:
         return f"RetryBudget(ratio={self.ratio:g}, minimum={self.minimum}, window={self.window:g})"
 
-    def _counts(self, origin: str, now: float) -> list[int]:
-        index = int(now / self._slot)
+    def _counts(self, origin: Hashable, index: int) -> list[int]:
         counts = self._origins.get(origin)
         if counts is None:
             if len(self._origins) >= 10_000:  # bounded: forget the oldest origin
@@ -121,21 +120,29 @@ class RetryBudget:
             counts[0] = index
         return counts
 
-    def record_request(self, origin: str, now: float) -> None:
+    def record_request(self, origin: Hashable, now: float) -> None:
         """Count a first attempt to ``origin`` (``now`` is a monotonic clock reading)."""
+        index = int(now / self._slot)
+        counts = self._origins.get(origin)
+        if counts is not None and counts[0] == index:
+            # The hot path: every request passes here. Without the lock a count may be lost to
+            # a race now and then, which a budget that is an estimate anyway can afford.
+            counts[1 + index % self._SLOTS] += 1
+            return
         with self._lock:
-            counts = self._counts(origin, now)
-            counts[1 + counts[0] % self._SLOTS] += 1
+            counts = self._counts(origin, index)
+            counts[1 + index % self._SLOTS] += 1
 
-    def try_spend(self, origin: str, now: float) -> bool:
+    def try_spend(self, origin: Hashable, now: float) -> bool:
         """Take one retry from ``origin``'s budget; False when it is spent."""
+        index = int(now / self._slot)
         with self._lock:
-            counts = self._counts(origin, now)
+            counts = self._counts(origin, index)
             firsts = sum(counts[1 : 1 + self._SLOTS])
             retries = sum(counts[1 + self._SLOTS :])
             if retries >= self.ratio * firsts + self.minimum:
                 return False
-            counts[1 + self._SLOTS + counts[0] % self._SLOTS] += 1
+            counts[1 + self._SLOTS + index % self._SLOTS] += 1
             return True
 
 
@@ -248,10 +255,9 @@ def retry_kind(policy: Retry, status: int, code: str | None) -> Remedy | None:
     policy's ``statuses``, retried for every method when its catalog remedy is to back off
     (the request was refused, not processed) and only when safe otherwise.
     """
-    if code is not None and code in catalog:
-        remedy = catalog[code].remedy
-        if remedy.retries:
-            return remedy
+    entry = catalog.oauth(code)
+    if entry is not None and entry.remedy.retries:
+        return entry.remedy
     if status in policy.statuses:
         remedy = catalog.for_status(status).remedy
         return Remedy.BACK_OFF if remedy is Remedy.BACK_OFF else Remedy.RETRY_IF_SAFE
@@ -268,7 +274,7 @@ def decide(
     has_idempotency_key: bool,
     replayable: bool,
     server_delay: tuple[float, str] | None,
-    origin: str,
+    origin: Hashable,
     now: float,
 ) -> Decision:
     """Whether to retry after failed attempt number ``attempt``, and after how long.
@@ -309,5 +315,14 @@ def decide(
             f"({policy.deadline:g}s, {elapsed:.3g}s used)",
         )
     if policy.budget is not None and not policy.budget.try_spend(origin, now):
-        return Decision(False, note=f"the retry budget for {origin} is spent ({policy.budget!r})")
+        return Decision(
+            False, note=f"the retry budget for {_origin_label(origin)} is spent ({policy.budget!r})"
+        )
     return Decision(True, wait=wait, wait_reason=reason)
+
+
+def _origin_label(origin: Hashable) -> str:
+    if isinstance(origin, tuple) and len(origin) == 3:
+        scheme, host, port = origin
+        return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+    return str(origin)

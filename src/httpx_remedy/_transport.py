@@ -18,7 +18,6 @@ from . import _policy
 from ._classify import MAX_ERROR_BODY, build_error, describe
 from ._credentials import AsyncTokenSource, Grant, TokenManager, TokenSource, require_secure
 from ._flow import (
-    RETRY_EXTENSION,
     Auth,
     Close,
     Command,
@@ -30,7 +29,7 @@ from ._flow import (
     Sleep,
     T,
     authorize,
-    prepare,
+    begin,
     run,
 )
 from ._http import (
@@ -41,11 +40,14 @@ from ._http import (
     BaseTransport,
     Client,
     HTTPTransport,
+    Origin,
     Request,
     Response,
     SyncByteStream,
     TransportError,
+    body_in_memory,
     buffered,
+    decode_body,
     origin_of,
 )
 from ._policy import Attempt, Retry
@@ -78,7 +80,7 @@ def _auth(
             + (" / AsyncTokenSource" if is_async else "")
             + f", not {credentials!r}"
         )
-    bound: set[str] | None = None
+    bound: set[Origin] | None = None
     if origins is not None:
         if isinstance(origins, str):
             origins = [origins]
@@ -105,19 +107,6 @@ def _settings(
     return Settings(
         retry=retry, raise_errors=bool(raise_errors), max_error_body=max_error_body, auth=auth
     )
-
-
-def _policy_for(request: Request, default: Retry | None) -> Retry | None:
-    extensions = request.extensions
-    if RETRY_EXTENSION not in extensions:
-        return default
-    policy = extensions[RETRY_EXTENSION]
-    if policy is not None and not isinstance(policy, Retry):
-        raise TypeError(
-            f'request.extensions["{RETRY_EXTENSION}"] must be a httpx_remedy.Retry '
-            f"or None, not {policy!r}"
-        )
-    return policy
 
 
 _DOC_ARGS = """
@@ -178,12 +167,9 @@ class RemedyTransport(BaseTransport):
 
     def handle_request(self, request: Request) -> Response:
         settings = self._settings
-        policy = _policy_for(request, settings.retry)
-        started = settings.clock()
-        prepare(request, policy, started)
+        policy, started, auth = begin(settings, request)
         token = None
-        auth = settings.auth
-        if auth is not None and auth.wants(request):
+        if auth is not None:
             token = auth.manager.current(started)
             if token is None:
                 token = self._drive(Locked(auth.manager, authorize(settings, None, None)))[0]
@@ -280,12 +266,9 @@ class AsyncRemedyTransport(AsyncBaseTransport):
 
     async def handle_async_request(self, request: Request) -> Response:
         settings = self._settings
-        policy = _policy_for(request, settings.retry)
-        started = settings.clock()
-        prepare(request, policy, started)
+        policy, started, auth = begin(settings, request)
         token = None
-        auth = settings.auth
-        if auth is not None and auth.wants(request):
+        if auth is not None:
             token = auth.manager.current(started)
             if token is None:
                 locked = Locked(auth.manager, authorize(settings, None, None))
@@ -348,38 +331,54 @@ class AsyncRemedyTransport(AsyncBaseTransport):
 
 
 def _read_sync(response: Response, limit: int) -> bytes:
-    """At most ``limit`` decoded bytes of the body; the response is closed either way."""
-    chunks: list[bytes] = []
-    size = 0
+    """At most ``limit`` bytes of the body, decoded; the response is closed either way.
+
+    The raw stream is read, not ``iter_bytes()``, so the bound is on what crosses the network
+    and a body that fails to decode still yields its bytes.
+    """
+    body = body_in_memory(response)
+    if body is not None:
+        response.close()
+        return body[:limit]
+    raw = bytearray()
+    iterator = iter(response.stream)  # type: ignore[arg-type]
     try:
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    except (TransportError, RuntimeError):
-        # A body that breaks off, or one already consumed, still leaves a typed error to raise.
+        while len(raw) < limit:
+            raw += next(iterator)
+    except (StopIteration, TransportError, RuntimeError):
+        # The end, a body that breaks off, or one already consumed: what was read still counts.
         pass
     finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
         response.close()
-    return b"".join(chunks)[:limit]
+    return decode_body(response, bytes(raw[:limit]))[:limit]
 
 
 async def _read_async(response: Response, limit: int) -> bytes:
-    """The async twin of :func:`_read_sync`."""
-    chunks: list[bytes] = []
-    size = 0
+    """The async twin of :func:`_read_sync`.
+
+    The iterator is closed explicitly: an async generator left unfinished is reported (trio
+    turns it into a ResourceWarning) when it is garbage collected.
+    """
+    body = body_in_memory(response)
+    if body is not None:
+        await response.aclose()
+        return body[:limit]
+    raw = bytearray()
+    iterator = response.stream.__aiter__()  # type: ignore[union-attr]
     try:
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    except (TransportError, RuntimeError):
+        while len(raw) < limit:
+            raw += await iterator.__anext__()
+    except (StopAsyncIteration, TransportError, RuntimeError):
         pass
     finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
         await response.aclose()
-    return b"".join(chunks)[:limit]
+    return decode_body(response, bytes(raw[:limit]))[:limit]
 
 
 def raise_for_status(response: Response) -> Response:

@@ -1,0 +1,133 @@
+"""What a 2xx costs through httpx-remedy, beside bare httpx and the anchors, in one run.
+
+Two settings: an in-memory transport (the strictest view: httpx's own work is all there is to
+compare against) and a real HTTP/1.1 server on 127.0.0.1 (what a user sees). Printed as ratios
+to bare httpx. Run: ``python benchmarks/success_path.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+from _common import compare, report
+
+import httpx_remedy as remedy
+
+BODY = b'{"items": [1, 2, 3]}'
+
+
+class Fixed(httpx.BaseTransport):
+    """Answers every request with the same small 200, in memory."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=BODY, headers={"content-type": "application/json"})
+
+
+class Source:
+    """A token source whose token never expires (the success path never refreshes)."""
+
+    def fetch_token(self, scope: str | None) -> dict[str, Any]:
+        return {"access_token": "bench-token", "token_type": "Bearer"}
+
+
+def clients(make_inner: Callable[[], httpx.BaseTransport], url: str) -> dict[str, httpx.Client]:
+    from httpx_retries import Retry as HRRetry
+    from httpx_retries import RetryTransport
+
+    with warnings.catch_warnings():
+        # authlib >= 1.9 warns when its httpx integration is imported with plain httpx.
+        warnings.simplefilter("ignore")
+        from authlib.integrations.httpx_client import OAuth2Client
+
+    token = {"access_token": "bench-token", "token_type": "Bearer", "expires_at": 4_000_000_000}
+    return {
+        "bare httpx": httpx.Client(transport=make_inner()),
+        "httpx-remedy, retry=None": httpx.Client(
+            transport=remedy.RemedyTransport(make_inner(), retry=None)
+        ),
+        "httpx-remedy, default policy": httpx.Client(
+            transport=remedy.RemedyTransport(make_inner())
+        ),
+        "httpx-remedy, default policy + credentials": httpx.Client(
+            transport=remedy.RemedyTransport(make_inner(), credentials=Source(), origins=[url])
+        ),
+        "httpx-retries RetryTransport (total=3)": httpx.Client(
+            transport=RetryTransport(transport=make_inner(), retry=HRRetry(total=3))
+        ),
+        "authlib OAuth2Client (token set)": OAuth2Client(
+            "app", "secret", token=token, transport=make_inner()
+        ),
+    }
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this, Nagle plus delayed ACKs add 40 ms.
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def loopback_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run(
+    title: str, make_inner: Callable[[], httpx.BaseTransport], url: str, *, calls: int, rounds: int
+) -> None:
+    built = clients(make_inner, url)
+    target = url + "/items"
+    cases = {name: (lambda c=client: c.get(target)) for name, client in built.items()}
+    for name, client in built.items():
+        response = client.get(target)
+        assert response.status_code == 200, name
+    report(title, compare(cases, calls=calls, rounds=rounds), "bare httpx")
+    for client in built.values():
+        client.close()
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    calls, rounds = (200, 5) if quick else (2000, 15)
+    run(
+        "In-memory transport (httpx's own cost is the whole baseline)",
+        Fixed,
+        "https://api.example.com",
+        calls=calls,
+        rounds=rounds,
+    )
+    with loopback_server() as url:
+        run(
+            "Real HTTP/1.1 server on 127.0.0.1 (keep-alive)",
+            httpx.HTTPTransport,
+            url,
+            calls=max(calls // 4, 50),
+            rounds=rounds,
+        )
+
+
+if __name__ == "__main__":
+    main()
