@@ -14,6 +14,16 @@ retried with backoff, safely and within bounds::
 """
 
 from ._catalog import Catalog, Entry, Remedy, catalog
+from ._credentials import (
+    AsyncTokenSource,
+    ClientCredentials,
+    InsecureTransportError,
+    ReauthenticationRequired,
+    RefreshToken,
+    Token,
+    TokenResponseError,
+    TokenSource,
+)
 from ._exceptions import (
     AccessDenied,
     AuthorizationPending,
@@ -82,11 +92,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessDenied",
     "AsyncRemedyTransport",
+    "AsyncTokenSource",
     "Attempt",
     "AuthorizationPending",
     "BadGateway",
     "BadRequest",
     "Catalog",
+    "ClientCredentials",
     "ClientError",
     "Conflict",
     "Entry",
@@ -95,6 +107,7 @@ __all__ = [
     "GatewayTimeout",
     "Gone",
     "HTTPError",
+    "InsecureTransportError",
     "InsufficientScope",
     "InsufficientUserAuthentication",
     "InteractionRequired",
@@ -117,6 +130,8 @@ __all__ = [
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
+    "ReauthenticationRequired",
+    "RefreshToken",
     "Remedy",
     "RemedyError",
     "RemedyTransport",
@@ -129,6 +144,9 @@ __all__ = [
     "ServiceUnavailable",
     "SlowDown",
     "TemporarilyUnavailable",
+    "Token",
+    "TokenResponseError",
+    "TokenSource",
     "TooEarly",
     "TooManyRequests",
     "URITooLong",

@@ -1,4 +1,4 @@
-"""The command line: ``httpx-remedy explain CODE`` and ``httpx-remedy catalog [--json]``."""
+"""The command line: ``explain``, ``catalog``, ``probe`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,56 @@ def _catalog(as_json: bool) -> int:
     return 0
 
 
+def _probe(url: str, method: str, headers: list[str], data: str | None, retries: bool) -> int:
+    import httpx
+
+    from ._exceptions import HTTPError
+    from ._flow import attempts_of
+    from ._policy import Retry
+    from ._redact import redact_url
+    from ._transport import RemedyTransport
+
+    pairs = []
+    for header in headers:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            print(f"httpx-remedy: --header takes NAME:VALUE, not {header!r}", file=sys.stderr)
+            return 2
+        pairs.append((name.strip(), value.strip()))
+    retry = Retry() if retries else None
+    print(f"{method.upper()} {redact_url(url)}")
+    try:
+        with httpx.Client(transport=RemedyTransport(retry=retry), timeout=30) as client:
+            response = client.request(method.upper(), url, headers=pairs, content=data)
+    except HTTPError as e:
+        print(f"-> {type(e).__name__} ({e.status_code} {e.response.reason_phrase})")
+        if e.error:
+            print(f"   error:       {e.error}")
+        words = e.error_description or e.server_message
+        if words:
+            print(f"   server said: {words}")
+        if e.retry_after is not None:
+            print(f"   retry after: {e.retry_after:g}s")
+        print(f"   means:       {e.entry.description}")
+        print(f"   fix:         {e.entry.fix}")
+        _print_attempts(e.attempts)
+        return 1
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:
+        print(f"-> {type(e).__name__}: {e}")
+        _print_attempts(attempts_of(e))
+        return 3
+    size = len(response.content)
+    print(f"-> {response.status_code} {response.reason_phrase} ({size} bytes): no error to fix")
+    return 0
+
+
+def _print_attempts(attempts: Sequence[object]) -> None:
+    if attempts:
+        print("   attempts:")
+        for attempt in attempts:
+            print(f"     {attempt}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="httpx-remedy",
@@ -57,9 +107,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     explain.add_argument("code", help="an HTTP status (429) or OAuth code (invalid_grant)")
     listing = commands.add_parser("catalog", help="list every code the library knows")
     listing.add_argument("--json", action="store_true", help="print the catalog as JSON")
+    probe = commands.add_parser(
+        "probe", help="make one request through the transport and explain the outcome"
+    )
+    probe.add_argument("url")
+    probe.add_argument("--method", "-X", default="GET", help="the HTTP method (default GET)")
+    probe.add_argument(
+        "--header",
+        "-H",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="a request header; repeat for more",
+    )
+    probe.add_argument("--data", "-d", help="the request body")
+    probe.add_argument("--no-retry", action="store_true", help="send once, do not retry")
     args = parser.parse_args(argv)
     if args.command == "explain":
         return _explain(args.code)
+    if args.command == "probe":
+        return _probe(args.url, args.method, args.header, args.data, not args.no_retry)
     return _catalog(args.json)
 
 

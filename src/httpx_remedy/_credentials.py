@@ -14,14 +14,19 @@ import json
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import anyio.lowlevel
-from authlib.oauth2.auth import ClientAuth
-from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
+with warnings.catch_warnings():
+    # authlib installs process-wide warning filters when first imported; they must not
+    # override the user's (-W error, say), so they leave with this block.
+    from authlib.oauth2.auth import ClientAuth
+    from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from ._catalog import Remedy, catalog
 from ._classify import build_error, describe
@@ -139,11 +144,14 @@ class Token:
             raise ValueError("no access_token in the token response")
         now = time.monotonic() if now is None else now
         wall_now = time.time() if wall_now is None else wall_now
-        lifetime = _number(data.get("expires_in"))
-        if lifetime is None:
-            expires_at_wall = _number(data.get("expires_at"))
-            if expires_at_wall is not None:
-                lifetime = max(0.0, expires_at_wall - wall_now)
+        # An absolute expires_at (as stored by on_token) beats a relative expires_in, which
+        # only means something at the moment the token endpoint answered.
+        lifetime = None
+        expires_at_wall = _number(data.get("expires_at"))
+        if expires_at_wall is not None:
+            lifetime = max(0.0, expires_at_wall - wall_now)
+        else:
+            lifetime = _number(data.get("expires_in"))
         expires_at = refresh_at = None
         if lifetime is not None:
             early = leeway + random.uniform(0.0, jitter)
@@ -249,17 +257,12 @@ class Grant:
             )
         self.auth_method = auth_method
         self._client_secret = client_secret
-        self._client_auth = ClientAuth(
-            client_id,
-            private_key if auth_method == "private_key_jwt" else client_secret,
-            _auth_method(auth_method, token_url, jwt_alg),
-        )
         if auth_method in ("client_secret_basic", "client_secret_post", "client_secret_jwt") and (
             not client_secret
         ):
             raise ValueError(f"auth_method {auth_method!r} needs a client_secret")
-        if auth_method == "private_key_jwt" and private_key is None:
-            raise ValueError("auth_method 'private_key_jwt' needs a private_key")
+        method, key = _auth_method(auth_method, token_url, client_secret, private_key, jwt_alg)
+        self._client_auth = ClientAuth(client_id, key, method)
         self.manager = TokenManager(self)
 
     def __repr__(self) -> str:
@@ -305,17 +308,85 @@ def _scope_text(scope: str | Iterable[str] | None) -> str | None:
     return " ".join(scope) or None
 
 
-def _auth_method(name: str, token_url: str, alg: str | None) -> Any:
-    if name in ("client_secret_basic", "client_secret_post", "none"):
-        return name
+def _client_secret_basic(
+    client: Any, method: str, uri: str, headers: dict[str, str], body: str
+) -> tuple[str, dict[str, str], str]:
+    """RFC 6749 §2.3.1: the id and secret are form-encoded before they are joined and base64ed
+    (a secret with ``%``, ``+`` or ``/`` is otherwise read wrongly by a conforming server)."""
+    import base64
+
+    pair = f"{quote(client.client_id, safe='')}:{quote(client.client_secret or '', safe='')}"
+    headers = {
+        **headers,
+        "Authorization": "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii"),
+    }
+    return uri, headers, body
+
+
+#: The JWS algorithm used by default for each kind of private key.
+_DEFAULT_ALG = {
+    "RSA": "RS256",
+    "OKP": "EdDSA",
+    "P-256": "ES256",
+    "P-384": "ES384",
+    "P-521": "ES512",
+    "secp256k1": "ES256K",
+}
+
+
+def _private_key(key: str | bytes | Mapping[str, Any], alg: str | None) -> tuple[Any, str]:
+    """The private key as a joserfc key object, and the algorithm to sign with.
+
+    authlib reads anything that is not a key object as RSA, so the type is found here: a JWK
+    says it (``kty``), a PEM is tried as RSA, then EC, then OKP.
+    """
+    from joserfc.errors import JoseError
+    from joserfc.jwk import import_key
+
+    candidates = [None] if isinstance(key, Mapping) else ["RSA", "EC", "OKP"]
+    for key_type in candidates:
+        try:
+            loaded = import_key(dict(key) if isinstance(key, Mapping) else key, key_type)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError):
+            continue
+        kind = loaded.key_type
+        if kind == "oct":
+            break
+        default = _DEFAULT_ALG.get(
+            getattr(loaded, "curve_name", kind) if kind == "EC" else kind, "RS256"
+        )
+        return loaded, alg or default
+    raise ValueError("private_key must be an RSA, EC or OKP private key, as PEM or JWK")
+
+
+def _auth_method(
+    name: str,
+    token_url: str,
+    secret: str | None,
+    private_key: str | bytes | Mapping[str, Any] | None,
+    alg: str | None,
+) -> tuple[Any, Any]:
+    """The authlib client-auth method for ``name``, and the key material it signs with."""
+    if name == "client_secret_basic":
+        return _client_secret_basic, secret
+    if name in ("client_secret_post", "none"):
+        return name, secret
     if name == "client_secret_jwt":
+        if secret is not None and len(secret.encode("utf-8")) < 14:
+            raise ValueError(
+                "client_secret_jwt needs a client_secret of at least 14 bytes "
+                "(112 bits) to be a safe HMAC key"
+            )
         from authlib.oauth2.rfc7523 import ClientSecretJWT
 
-        return ClientSecretJWT(token_url, alg=alg)
+        return ClientSecretJWT(token_url, alg=alg), secret
     if name == "private_key_jwt":
+        if private_key is None:
+            raise ValueError("auth_method 'private_key_jwt' needs a private_key")
         from authlib.oauth2.rfc7523 import PrivateKeyJWT
 
-        return PrivateKeyJWT(token_url, alg=alg)
+        key, key_alg = _private_key(private_key, alg)
+        return PrivateKeyJWT(token_url, alg=key_alg), key
     raise ValueError(
         f"unknown auth_method {name!r}: use client_secret_basic, client_secret_post, "
         "client_secret_jwt, private_key_jwt or none"
@@ -408,6 +479,10 @@ class RefreshToken(Grant):
     def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         with self._lock:
             merged = dict(data)
+            lifetime = _number(merged.get("expires_in"))
+            if lifetime is not None and "expires_at" not in merged:
+                # So that a pair persisted by on_token and restored later knows its age.
+                merged["expires_at"] = int(time.time() + lifetime)
             if not merged.get("refresh_token"):
                 # The server did not rotate: the old refresh token stays valid (RFC 6749 §6).
                 merged["refresh_token"] = self._data.get("refresh_token")
@@ -555,13 +630,12 @@ def union_scope(*scopes: str | None) -> str:
     return " ".join(seen)
 
 
-_REFRESHABLE = frozenset({None, "invalid_token"})
-
-
 def should_refresh(error: str | None) -> bool:
-    """A 401 with ``invalid_token`` or with no error code asks for a new token (RFC 6750 §3.1)."""
-    return error in _REFRESHABLE
+    """Whether a 401 asks for a new token (RFC 6750 §3.1).
 
-
-def step_up_remedy(code: str | None) -> bool:
-    return code is not None and code in catalog and catalog[code].remedy is Remedy.STEP_UP
+    Yes for ``invalid_token`` and for no error code; also for a word that is not an OAuth code
+    (``{"error": "unauthorized"}``). No for an OAuth code with another fix (``invalid_client``,
+    ``insufficient_user_authentication``, ``use_dpop_nonce``): a new token would not help.
+    """
+    entry = catalog.oauth(error)
+    return entry is None or entry.remedy is Remedy.REFRESH

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from ._catalog import Remedy
 from ._classify import Details, build_error, delay_requested, describe
@@ -129,15 +129,29 @@ class Settings:
     raise_errors: bool
     max_error_body: int
     auth: Auth | None = None
+    #: Secret values to scrub from error messages, for flows that run without ``auth`` (the
+    #: token request's own).
+    secrets: tuple[str, ...] = ()
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
 
 
-def begin(settings: Settings, request: Request) -> tuple[Retry | None, float, Auth | None]:
+class Start(NamedTuple):
+    """What :func:`begin` found out about a request before its first send."""
+
+    policy: Retry | None
+    started: float
+    auth: Auth | None
+    replayable: bool
+
+
+def begin(settings: Settings, request: Request) -> Start:
     """Ready a request for its first send: the hot path, run for every request.
 
-    Returns the policy in force, the start time, and the credentials when the request should
-    carry their token. Adds the idempotency key, counts the first attempt in the retry budget,
+    Returns the policy in force, the start time, the credentials when the request should carry
+    their token, and whether its body can be sent again: decided now, as sending may read a
+    one-shot body into memory (a mock or a middleware calls ``request.read()``) and make it
+    look replayable. Adds the idempotency key, counts the first attempt in the retry budget,
     and fits the timeouts into the deadline.
     """
     extensions = request.extensions
@@ -152,7 +166,7 @@ def begin(settings: Settings, request: Request) -> tuple[Retry | None, float, Au
     started = settings.clock()
     auth = settings.auth
     if policy is None and auth is None:
-        return None, started, None
+        return Start(None, started, None, False)
     origin = origin_of(request.url)
     if policy is not None:
         if (
@@ -168,7 +182,7 @@ def begin(settings: Settings, request: Request) -> tuple[Retry | None, float, Au
             shrink_timeouts(request, policy.deadline)
     if auth is not None and not auth.wants(request, origin):
         auth = None
-    return policy, started, auth
+    return Start(policy, started, auth, is_replayable(request))
 
 
 def shrink_timeouts(request: Request, remaining: float) -> None:
@@ -209,21 +223,24 @@ def attempts_of(error: BaseException) -> tuple[Attempt, ...]:
 
 
 def _secrets(settings: Settings) -> tuple[str, ...]:
-    return settings.auth.manager.secrets() if settings.auth is not None else ()
+    if settings.auth is not None:
+        return settings.auth.manager.secrets()
+    return settings.secrets
 
 
 def run(
     settings: Settings,
     request: Request,
     first: Response | Exception,
-    policy: Retry | None,
-    started: float,
+    start: Start,
     token: Token | None = None,
 ) -> Flow[Response]:
     """The flow after a first send that failed (an error status or a transport error).
 
-    ``token`` is the access token the first send carried, if the transport authorized it.
+    ``start`` is what :func:`begin` found before the first send; ``token`` the access token
+    the first send carried, if the transport authorized it.
     """
+    policy, started, _, replayable = start
     history: list[Attempt] = []
     max_attempts = policy.max_attempts if policy is not None else 1
     origin = origin_of(request.url)
@@ -273,7 +290,7 @@ def run(
                 auth_resends,
                 _required_scope(response, details),
             )
-            if scope is not False and is_replayable(request):
+            if scope is not False and replayable:
                 if body is None:
                     yield Close(response)
                 wanted = scope if isinstance(scope, str) else None
@@ -315,7 +332,7 @@ def run(
                 method=request.method,
                 has_idempotency_key="idempotency-key" in request.headers
                 or bool(request.extensions.get(IDEMPOTENT_EXTENSION)),
-                replayable=is_replayable(request),
+                replayable=replayable,
                 server_delay=delay,
                 origin=origin,
                 now=now,
@@ -353,7 +370,7 @@ def run(
         note = decision.note
         if minted and status == 401:
             note = "the token fetched for this request was rejected too; not refreshing again"
-        elif token is not None and status == 401 and not is_replayable(request):
+        elif token is not None and status == 401 and not replayable:
             note = "the request body is a one-shot stream and cannot be replayed with a new token"
         action = "return" if response is not None and not settings.raise_errors else "raise"
         history.append(
@@ -463,17 +480,19 @@ def fetch(settings: Settings, scope: str | None) -> Flow[Token]:
     source = auth.source
     if not isinstance(source, Grant):
         data = yield CallSource(source, scope)
-        return data if isinstance(data, Token) else Token.from_response(data)
+        if isinstance(data, Token):
+            return data
+        return Token.from_response(data, now=settings.clock(), wall_now=settings.wall_clock())
     request = source.token_request(scope)
     request.extensions = {**request.extensions, IDEMPOTENT_EXTENSION: True}
-    token_settings = replace(settings, raise_errors=True, auth=None)
-    policy, started, _ = begin(token_settings, request)
+    token_settings = replace(settings, raise_errors=True, auth=None, secrets=auth.manager.secrets())
+    start = begin(token_settings, request)
     try:
         first: Response | Exception = cast(Response, (yield Send(request)))
     except Exception as error:
         first = error
     if isinstance(first, Exception) or first.status_code >= 400:
-        response = yield from run(token_settings, request, first, policy, started)
+        response = yield from run(token_settings, request, first, start)
     else:
         response = first
     body = cast(bytes, (yield ReadBody(response, MAX_TOKEN_BODY)))

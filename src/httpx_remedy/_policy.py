@@ -89,11 +89,15 @@ class RetryBudget:
     _SLOTS = 10
 
     def __init__(self, ratio: float = 0.1, minimum: int = 5, window: float = 10.0) -> None:
-        if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio >= 0):
+        if isinstance(ratio, bool) or not (
+            isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio >= 0
+        ):
             raise ValueError(f"RetryBudget ratio must be a finite number >= 0, not {ratio!r}")
-        if not (isinstance(minimum, int) and minimum >= 0):
+        if isinstance(minimum, bool) or not (isinstance(minimum, int) and minimum >= 0):
             raise ValueError(f"RetryBudget minimum must be an int >= 0, not {minimum!r}")
-        if not (isinstance(window, (int, float)) and math.isfinite(window) and window > 0):
+        if isinstance(window, bool) or not (
+            isinstance(window, (int, float)) and math.isfinite(window) and window > 0
+        ):
             raise ValueError(f"RetryBudget window must be a number > 0, not {window!r}")
         self.ratio = float(ratio)
         self.minimum = minimum
@@ -140,7 +144,9 @@ class RetryBudget:
             counts = self._counts(origin, index)
             firsts = sum(counts[1 : 1 + self._SLOTS])
             retries = sum(counts[1 + self._SLOTS :])
-            if retries >= self.ratio * firsts + self.minimum:
+            # "May not exceed": the retry being asked for must fit under the cap (the epsilon
+            # keeps float noise such as 0.1 * 30 = 3.0000000000000004 from costing a retry).
+            if retries + 1 > self.ratio * firsts + self.minimum + 1e-9:
                 return False
             counts[1 + self._SLOTS + index % self._SLOTS] += 1
             return True

@@ -167,7 +167,8 @@ class RemedyTransport(BaseTransport):
 
     def handle_request(self, request: Request) -> Response:
         settings = self._settings
-        policy, started, auth = begin(settings, request)
+        start = begin(settings, request)
+        policy, started, auth, _ = start
         token = None
         if auth is not None:
             token = auth.manager.current(started)
@@ -179,12 +180,12 @@ class RemedyTransport(BaseTransport):
         except TransportError as error:
             if policy is None:
                 raise
-            return self._drive(run(settings, request, error, policy, started, token))
+            return self._drive(run(settings, request, error, start, token))
         if response.status_code < 400 or (
             policy is None and not settings.raise_errors and token is None
         ):
             return response
-        return self._drive(run(settings, request, response, policy, started, token))
+        return self._drive(run(settings, request, response, start, token))
 
     def _drive(self, flow: Flow[T] | Locked) -> T:
         if isinstance(flow, Locked):
@@ -266,7 +267,8 @@ class AsyncRemedyTransport(AsyncBaseTransport):
 
     async def handle_async_request(self, request: Request) -> Response:
         settings = self._settings
-        policy, started, auth = begin(settings, request)
+        start = begin(settings, request)
+        policy, started, auth, _ = start
         token = None
         if auth is not None:
             token = auth.manager.current(started)
@@ -279,12 +281,12 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         except TransportError as error:
             if policy is None:
                 raise
-            return await self._drive(run(settings, request, error, policy, started, token))
+            return await self._drive(run(settings, request, error, start, token))
         if response.status_code < 400 or (
             policy is None and not settings.raise_errors and token is None
         ):
             return response
-        return await self._drive(run(settings, request, response, policy, started, token))
+        return await self._drive(run(settings, request, response, start, token))
 
     async def _drive(self, flow: Flow[T] | Locked) -> T:
         if isinstance(flow, Locked):
