@@ -7,6 +7,8 @@ Run: ``python benchmarks/retry_storm.py``.
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 from httpx_retries import Retry as HRRetry
 from httpx_retries import RetryTransport
@@ -37,10 +39,8 @@ def storm(make: type[httpx.BaseTransport] | None, retry: remedy.Retry | None) ->
         transport = remedy.RemedyTransport(origin, retry=retry)
     with httpx.Client(transport=transport) as client, no_wait():
         for _ in range(REQUESTS):
-            try:
+            with contextlib.suppress(remedy.ServiceUnavailable):
                 client.get("https://storm.example/items")
-            except remedy.ServiceUnavailable:
-                pass
     return origin.sends
 
 

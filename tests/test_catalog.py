@@ -24,9 +24,7 @@ from .conftest import FakeClock, async_client, sync_client
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CATALOG_FILE = Path(os.environ.get("HTTPX_REMEDY_CATALOG", DATA / "catalog.txt"))
-STANDARDS_FILE = Path(
-    os.environ.get("HTTPX_REMEDY_STANDARDS", DATA / "standards.md")
-)
+STANDARDS_FILE = Path(os.environ.get("HTTPX_REMEDY_STANDARDS", DATA / "standards.md"))
 URL = "https://api.example.com/v1/items?page=2"
 
 

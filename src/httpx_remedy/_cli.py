@@ -122,7 +122,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     probe.add_argument("--data", "-d", help="the request body")
     probe.add_argument("--no-retry", action="store_true", help="send once, do not retry")
+    commands.add_parser(
+        "demo",
+        help="watch every fix work against a real OAuth server and API on 127.0.0.1",
+        description="Starts an OAuth 2.0 authorization server and a flaky protected API on "
+        "127.0.0.1 (no network, nothing to configure) and drives a client through each fix: "
+        "a token expiring mid-run, a burst of requests with a revoked token, a 429 with "
+        "Retry-After, a 503 storm stopped by the retry budget, insufficient_scope, "
+        "invalid_request and a wrong client secret. Prints a timeline of what the server said "
+        "and what the library did; exits 0 when every fix worked. Needs the demo extra: "
+        "pip install 'httpx-remedy[demo]'.",
+    )
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        from ._demo import main as demo
+
+        return demo()
     if args.command == "explain":
         return _explain(args.code)
     if args.command == "probe":

@@ -300,6 +300,16 @@ def run(
                 )
                 minted = minted or fetched
                 auth_resends += 1
+                logger.info(
+                    "%s after %s %s for %s %s; replaying",
+                    "fetched a new access token"
+                    if fetched
+                    else "using the token another request fetched",
+                    status,
+                    code or "(no error code)",
+                    request.method,
+                    url,
+                )
                 history.append(
                     Attempt(
                         attempt,

@@ -105,6 +105,8 @@ class ApiCall:
     path: str
     authorization: bool
     status: int
+    #: The OAuth ``error`` code of the answer (challenge or JSON body), if any.
+    error: str | None = None
 
 
 @dataclass
@@ -327,6 +329,9 @@ class OAuthServer:
         self._api_failures: deque[_Failure] = deque()
         self._token_log: list[TokenCall] = []
         self._api_log: list[ApiCall] = []
+        #: Called with each :class:`TokenCall` / :class:`ApiCall` as it is recorded (from the
+        #: server's thread), e.g. to print a timeline.
+        self.on_call: Callable[[TokenCall | ApiCall], None] | None = None
         self._httpd: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
@@ -778,15 +783,48 @@ class OAuthServer:
             )
             with self._lock:
                 self._token_log.append(call)
+            self._announce(call)
         elif path.startswith("/api/"):
             api = ApiCall(
                 request.method,
                 path,
                 request.headers.get("Authorization") is not None,
                 response.status_code,
+                _answer_error(response),
             )
             with self._lock:
                 self._api_log.append(api)
+            self._announce(api)
+
+    def _announce(self, call: TokenCall | ApiCall) -> None:
+        hook = self.on_call
+        if hook is not None:
+            hook(call)
+
+    def clear_failures(self) -> None:
+        """Forget the failures queued by ``fail_next_*_requests`` that have not happened yet."""
+        with self._lock:
+            self._token_failures.clear()
+            self._api_failures.clear()
+
+
+def _answer_error(response: Any) -> str | None:
+    """The OAuth error code an API answer carries, from its challenge or its JSON body."""
+    from ._parse import find_challenge, parse_www_authenticate
+
+    challenge = find_challenge(
+        parse_www_authenticate(response.headers.getlist("WWW-Authenticate")), "Bearer"
+    )
+    if challenge is not None and challenge.param("error"):
+        return challenge.param("error")
+    if response.status_code >= 400 and response.mimetype == "application/json":
+        try:
+            data = json.loads(response.get_data())
+        except ValueError:
+            return None
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            return str(data["error"])
+    return None
 
 
 def _client_of(authorization: str | None, form: Mapping[str, str]) -> tuple[str | None, str]:

@@ -4,6 +4,9 @@
   so a suite can exercise retries without sleeping.
 - :func:`error_response`: the keyword arguments of a realistic error response for any catalog
   code, for pytest-httpx's ``httpx_mock.add_response(**...)`` or ``httpx.Response(**...)``.
+- :class:`OAuthServer`: a real OAuth 2.0 authorization server and protected API on 127.0.0.1,
+  built from authlib's server components, with knobs to expire, revoke and fail (needs the
+  ``demo`` extra: flask).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from typing import Any
 
 from . import _policy
 from ._catalog import catalog
+from ._oauth_server import ApiCall, OAuthServer, TokenCall
 
-__all__ = ["error_response", "no_wait"]
+__all__ = ["ApiCall", "OAuthServer", "TokenCall", "error_response", "no_wait"]
 
 _lock = threading.Lock()
 
