@@ -1,55 +1,78 @@
 """Configure retrying: a policy for the client, an override per request, and the history.
 
-The flaky service is simulated in memory and the waits are real but short.
-Run: ``python examples/retry_policy.py``.
+Against a real OAuth server and API on 127.0.0.1 that fails on demand; the server asks for
+short waits (0.1 s) so the script runs fast. Run: ``python examples/retry_policy.py``.
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
-
 import httpx
+import tenacity
 
 import httpx_remedy as remedy
-
-logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-
-
-def flaky_service() -> httpx.MockTransport:
-    """503 twice (asking for 0.1 s each time), then 200."""
-    answers = itertools.chain(
-        [httpx.Response(503, headers={"Retry-After": "0.1"})] * 2,
-        itertools.repeat(httpx.Response(200, json={"ok": True})),
-    )
-    return httpx.MockTransport(lambda request: next(answers))
+from httpx_remedy.testing import OAuthServer
 
 
 def on_retry(attempt: remedy.Attempt) -> None:
-    print("  hook:", attempt)
+    """Called before each wait: a place for metrics. ``attempt`` is a frozen record.
+
+    (The library also logs one INFO line per retry on the ``httpx_remedy`` logger:
+    ``logging.basicConfig(level=logging.INFO)`` shows them.)
+    """
+    print("  on_retry:", attempt)
 
 
 def main() -> None:
     retry = remedy.Retry(
         max_attempts=4,  # sends per request, the first included
-        max_retry_after=60,  # a longer server delay is raised at once, not slept
-        deadline=30,  # the whole call, every attempt and wait included
+        max_retry_after=5,  # a longer server delay is raised at once, not slept
+        deadline=10,  # the whole call, every attempt and wait included
         idempotency_keys=True,  # POST/PATCH get an Idempotency-Key, so they can be retried
+        wait=tenacity.wait_random_exponential(multiplier=0.05, max=0.2),  # when no Retry-After
         on_retry=on_retry,
     )
-    transport = remedy.RemedyTransport(flaky_service(), retry=retry)
-    with httpx.Client(base_url="https://api.example.com", transport=transport) as client:
-        print("GET with the client's policy:", client.get("/status").json())
+    with OAuthServer() as server:
+        server.add_client("app", "app-secret-0123456789", scope="read write")
+        creds = remedy.ClientCredentials(server.token_url, "app", "app-secret-0123456789")
+        transport = remedy.RemedyTransport(credentials=creds, retry=retry)
+        with httpx.Client(base_url=server.url, transport=transport) as client:
+            print("1. 503 twice with Retry-After: 0.1, then OK")
+            server.fail_next_api_requests(2, 503, retry_after=0.1)
+            print("  ->", client.get("/api/items").status_code)
 
-    transport = remedy.RemedyTransport(flaky_service(), retry=retry)
-    with httpx.Client(base_url="https://api.example.com", transport=transport) as client:
-        try:
-            # One attempt only, for this request.
-            client.get("/status", extensions={"remedy.retry": remedy.Retry(max_attempts=1)})
-        except remedy.ServiceUnavailable as e:
-            print("Per-request override: raised after", len(e.attempts), "attempt(s)")
-            for attempt in e.attempts:
-                print("  ", attempt)
+            print("\n2. a POST meets a 500: retried, because it carries an Idempotency-Key")
+            server.fail_next_api_requests(1, 500)
+            response = client.post("/api/items", json={"name": "fig"})
+            key = response.request.headers["Idempotency-Key"]
+            print("  ->", response.status_code, "with Idempotency-Key", key)
+            print("  (the server can use the key to process the order once, whatever happens)")
+
+            print("\n3. per request: no retry for this one call (a health check, say)")
+            server.fail_next_api_requests(1, 503, retry_after=0.1)
+            try:
+                client.get("/api/items", extensions={"remedy.retry": remedy.Retry(max_attempts=1)})
+            except remedy.ServiceUnavailable as e:
+                print("  ServiceUnavailable after", len(e.attempts), "attempt; e.attempts:")
+                for attempt in e.attempts:
+                    print("   ", attempt)
+
+            print("\n4. 429 with Retry-After: 3600: raised at once instead of an hour's sleep")
+            server.fail_next_api_requests(1, 429, retry_after=3600)
+            try:
+                client.get("/api/items")
+            except remedy.TooManyRequests as e:
+                print("  TooManyRequests, retry_after =", e.retry_after)
+                print("  why not retried:", e.attempts[-1].note)
+
+            print("\n5. the deadline: no wait may run past it")
+            server.fail_next_api_requests(2, 503, retry_after=0.2)
+            short = remedy.Retry(deadline=0.3)
+            try:
+                client.get("/api/items", extensions={"remedy.retry": short})
+            except remedy.ServiceUnavailable as e:
+                for attempt in e.attempts:
+                    print("   ", attempt)
+            server.clear_failures()
 
 
 if __name__ == "__main__":

@@ -48,14 +48,14 @@ def _catalog(as_json: bool) -> int:
 
 
 def _probe(url: str, method: str, headers: list[str], data: str | None, retries: bool) -> int:
-    import httpx
-
     from ._exceptions import HTTPError
     from ._flow import attempts_of
+    from ._http import REQUEST_ERRORS, Client
     from ._policy import Retry
     from ._redact import redact_url
     from ._transport import RemedyTransport
 
+    failures: tuple[type[Exception], ...] = (*REQUEST_ERRORS, ValueError)
     pairs = []
     for header in headers:
         name, sep, value = header.partition(":")
@@ -66,7 +66,7 @@ def _probe(url: str, method: str, headers: list[str], data: str | None, retries:
     retry = Retry() if retries else None
     print(f"{method.upper()} {redact_url(url)}")
     try:
-        with httpx.Client(transport=RemedyTransport(retry=retry), timeout=30) as client:
+        with Client(transport=RemedyTransport(retry=retry), timeout=30) as client:
             response = client.request(method.upper(), url, headers=pairs, content=data)
     except HTTPError as e:
         print(f"-> {type(e).__name__} ({e.status_code} {e.response.reason_phrase})")
@@ -81,7 +81,7 @@ def _probe(url: str, method: str, headers: list[str], data: str | None, retries:
         print(f"   fix:         {e.entry.fix}")
         _print_attempts(e.attempts)
         return 1
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:
+    except failures as e:
         print(f"-> {type(e).__name__}: {e}")
         _print_attempts(attempts_of(e))
         return 3

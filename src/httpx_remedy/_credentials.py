@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -31,7 +32,7 @@ with warnings.catch_warnings():
 from ._catalog import Remedy, catalog
 from ._classify import build_error, describe
 from ._exceptions import HTTPError, RemedyError
-from ._http import Request, Response, buffered
+from ._http import Request, Response, buffered, new_request, stack_of
 
 __all__ = [
     "AsyncTokenSource",
@@ -276,8 +277,9 @@ class Grant:
 
     grant_type = ""
 
-    def token_request(self, scope: str | None = None) -> Request:
-        """The token request (RFC 6749 §4.4.2 / §6), client authentication applied."""
+    def token_request(self, scope: str | None = None, stack: ModuleType | None = None) -> Request:
+        """The token request (RFC 6749 §4.4.2 / §6), client authentication applied, made by
+        ``stack`` (``httpx`` or ``httpx2``; default httpx)."""
         params = {**self.extra_params, **self._params(scope)}
         body = prepare_token_request(self.grant_type, **params)
         headers = {
@@ -285,7 +287,9 @@ class Grant:
             "Accept": "application/json",
         }
         url, headers, body = self._client_auth.prepare("POST", self.token_url, headers, body)
-        return Request("POST", url, headers=headers, content=body.encode("utf-8"))
+        return new_request(
+            stack or stack_of(None), "POST", url, headers=headers, content=body.encode("utf-8")
+        )
 
     def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """Take a new token response; returns the token data to use."""

@@ -96,10 +96,9 @@ def _describe_call(call: Any) -> str:
 
 def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
     """Run every scenario; returns the exit status."""
-    import httpx
-
     import httpx_remedy as remedy
 
+    from ._http import Client
     from ._oauth_server import OAuthServer
 
     timeline = Timeline(out, out.isatty() if color is None else color)
@@ -121,7 +120,7 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
             server.on_call = lambda call: timeline.line("server", _describe_call(call))
             api = server.url + "/api"
 
-            def client(secret: str = CLIENT_SECRET, storm: bool = False) -> httpx.Client:
+            def client(secret: str = CLIENT_SECRET, storm: bool = False) -> Client:
                 creds = remedy.ClientCredentials(
                     server.token_url, CLIENT_ID, secret, scope="read write"
                 )
@@ -132,7 +131,7 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
                 transport = remedy.RemedyTransport(
                     credentials=creds, retry=policy, origins=[server.url]
                 )
-                return httpx.Client(transport=transport, timeout=10)
+                return Client(transport=transport, timeout=10)
 
             print(f"httpx-remedy demo: OAuth server and API on {server.url}", file=out)
             with client() as c:

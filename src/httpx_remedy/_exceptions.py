@@ -76,7 +76,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ._http import HTTPStatusError, Request, Response
+from ._http import HTTPStatusErrorBase, Request, Response
 from ._parse import Challenge, find_challenge
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class RemedyError(Exception):
     """Base of the errors this library raises that are not made from a response."""
 
 
-class HTTPError(HTTPStatusError):
+class HTTPError(HTTPStatusErrorBase):
     """An error response, typed by the catalog.
 
     Attributes:

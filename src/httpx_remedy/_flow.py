@@ -13,7 +13,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from types import ModuleType
 from typing import Any, NamedTuple, TypeVar, cast
 
 from ._catalog import Remedy
@@ -38,6 +39,7 @@ from ._http import (
     is_replayable,
     origin_of,
     origin_text,
+    stack_of,
 )
 from ._parse import find_challenge, parse_www_authenticate
 from ._policy import Attempt, Decision, Retry, decide, retry_kind
@@ -129,6 +131,8 @@ class Settings:
     raise_errors: bool
     max_error_body: int
     auth: Auth | None = None
+    #: The HTTP stack (``httpx`` or ``httpx2``) of the wrapped transport.
+    stack: ModuleType = field(default_factory=lambda: stack_of(None))
     #: Secret values to scrub from error messages, for flows that run without ``auth`` (the
     #: token request's own).
     secrets: tuple[str, ...] = ()
@@ -493,7 +497,7 @@ def fetch(settings: Settings, scope: str | None) -> Flow[Token]:
         if isinstance(data, Token):
             return data
         return Token.from_response(data, now=settings.clock(), wall_now=settings.wall_clock())
-    request = source.token_request(scope)
+    request = source.token_request(scope, settings.stack)
     request.extensions = {**request.extensions, IDEMPOTENT_EXTENSION: True}
     token_settings = replace(settings, raise_errors=True, auth=None, secrets=auth.manager.secrets())
     start = begin(token_settings, request)

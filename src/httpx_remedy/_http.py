@@ -1,50 +1,105 @@
-"""The binding to the HTTP stack.
+"""The binding to the HTTP stack: ``httpx``, and ``httpx2`` when it is installed.
 
-This is the only module of the library that imports ``httpx``. Every other module takes the
-names it needs from here, so that binding to a second stack with the same API (``httpx2``)
-touches one file.
+This is the only module of the library that imports either. ``httpx2`` (the continuation of
+httpx under another module name) has the same API, so the library is written once against
+these names: the static types are httpx's, and at run time every check accepts either stack's
+classes and every object the library builds is made by the stack of the object it stands for.
+A process that imports both gets both.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 import httpx
 
+try:  # pragma: no cover - which branch runs depends on what is installed
+    import httpx2 as _httpx2
+except ImportError:  # pragma: no cover
+    _httpx2 = None
+
+#: The stacks in this process, httpx first. One entry when only one is installed, or when
+#: ``httpx2.alias_httpx()`` made ``import httpx`` load httpx2.
+STACKS: tuple[ModuleType, ...] = (httpx,) + (
+    (_httpx2,) if _httpx2 is not None and _httpx2 is not httpx else ()
+)
+
 AsyncBaseTransport = httpx.AsyncBaseTransport
-AsyncByteStream = httpx.AsyncByteStream
 AsyncClient = httpx.AsyncClient
-AsyncHTTPTransport = httpx.AsyncHTTPTransport
 BaseTransport = httpx.BaseTransport
-ByteStream = httpx.ByteStream
 Client = httpx.Client
-ConnectError = httpx.ConnectError
-ConnectTimeout = httpx.ConnectTimeout
-Headers = httpx.Headers
-HTTPStatusError = httpx.HTTPStatusError
-HTTPTransport = httpx.HTTPTransport
-PoolTimeout = httpx.PoolTimeout
 Request = httpx.Request
 Response = httpx.Response
-SyncByteStream = httpx.SyncByteStream
 TransportError = httpx.TransportError
 URL = httpx.URL
+
+
+def _all(name: str) -> tuple[Any, ...]:
+    return tuple(getattr(stack, name) for stack in STACKS)
+
+
+#: For ``isinstance`` and ``except``: the class of that name in every stack.
+ASYNC_BASE_TRANSPORTS: tuple[type[httpx.AsyncBaseTransport], ...] = _all("AsyncBaseTransport")
+ASYNC_CLIENTS: tuple[type[httpx.AsyncClient], ...] = _all("AsyncClient")
+BASE_TRANSPORTS: tuple[type[httpx.BaseTransport], ...] = _all("BaseTransport")
+CLIENTS: tuple[type[httpx.Client], ...] = _all("Client")
+SYNC_BYTE_STREAMS: tuple[type[httpx.SyncByteStream], ...] = _all("SyncByteStream")
+TRANSPORT_ERRORS: tuple[type[httpx.TransportError], ...] = _all("TransportError")
+#: Every error a stack raises while sending (``httpx.HTTPError``) or for a bad URL.
+REQUEST_ERRORS: tuple[type[Exception], ...] = _all("HTTPError") + _all("InvalidURL")
 
 #: Transport errors raised before any byte of the request reached the server: safe to retry
 #: for every method.
 NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
+    _all("ConnectError") + _all("ConnectTimeout") + _all("PoolTimeout")
 )
 
 #: Transport errors after which the server may have received and processed the request:
 #: retried only when the request is idempotent.
 MAYBE_SENT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.RemoteProtocolError,
+    _all("ReadTimeout")
+    + _all("WriteTimeout")
+    + _all("ReadError")
+    + _all("WriteError")
+    + _all("RemoteProtocolError")
 )
+
+if TYPE_CHECKING or len(STACKS) == 1:
+    HTTPStatusErrorBase = httpx.HTTPStatusError
+else:  # pragma: no cover - only with httpx2 installed beside httpx
+
+    class HTTPStatusErrorBase(*_all("HTTPStatusError")):
+        """An ``HTTPStatusError`` of every stack, so that each stack's ``except`` catches it."""
+
+        def __init__(self, message: str, *, request: Any, response: Any) -> None:
+            # The stacks' __init__ chains do not cooperate (each passes only the message on),
+            # so the state they keep is set here once, for all of them.
+            Exception.__init__(self, message)
+            self.request = request
+            self.response = response
+
+
+def stack_of(obj: object) -> ModuleType:
+    """The stack (``httpx`` or ``httpx2``) whose class ``obj`` is an instance of."""
+    if len(STACKS) > 1:
+        module = type(obj).__module__.split(".", 1)[0]
+        for stack in STACKS:
+            if stack.__name__ == module:
+                return stack
+        for stack in STACKS:  # a subclass defined elsewhere
+            if isinstance(
+                obj,
+                (
+                    stack.Request,
+                    stack.Response,
+                    stack.BaseTransport,
+                    stack.AsyncBaseTransport,
+                    stack.URL,
+                ),
+            ):
+                return stack
+    return httpx
 
 
 def is_replayable(request: httpx.Request) -> bool:
@@ -56,9 +111,10 @@ def is_replayable(request: httpx.Request) -> bool:
     and file objects passed as ``content=`` are one-shot.
     """
     stream = request.stream
-    if isinstance(stream, httpx.ByteStream):
+    stack = stack_of(request)
+    if isinstance(stream, stack.ByteStream):
         return True
-    if isinstance(stream, httpx._multipart.MultipartStream):
+    if isinstance(stream, stack._multipart.MultipartStream):
         for field in stream.fields:
             file = getattr(field, "file", None)
             if file is None or isinstance(file, (bytes, str)):
@@ -74,7 +130,7 @@ def body_in_memory(response: httpx.Response) -> bytes | None:
     """The body when it is already read (a response built with ``content=``), else None."""
     try:
         return response.content
-    except httpx.ResponseNotRead:
+    except _all("ResponseNotRead"):
         return None
 
 
@@ -87,10 +143,14 @@ def decode_body(response: httpx.Response, raw: bytes) -> bytes:
     encoding = response.headers.get("content-encoding")
     if not raw or not encoding or encoding.strip().lower() == "identity":
         return raw
+    stack = stack_of(response)
     try:
-        return httpx.Response(200, headers={"content-encoding": encoding}, content=raw).content
-    except httpx.DecodingError:
+        decoded: bytes = stack.Response(
+            200, headers={"content-encoding": encoding}, content=raw
+        ).content
+    except _all("DecodingError"):
         return raw
+    return decoded
 
 
 def buffered(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
@@ -104,13 +164,27 @@ def buffered(response: httpx.Response, body: bytes, request: httpx.Request) -> h
         for name, value in response.headers.multi_items()
         if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
     ]
-    return httpx.Response(
+    copy: httpx.Response = stack_of(response).Response(
         response.status_code,
         headers=headers,
         content=body,
         request=request,
         extensions=response.extensions,
     )
+    return copy
+
+
+def new_request(
+    stack: ModuleType, method: str, url: str, *, headers: dict[str, str], content: bytes
+) -> httpx.Request:
+    """A request made by ``stack`` (our own token requests go through the user's stack)."""
+    request: httpx.Request = stack.Request(method, url, headers=headers, content=content)
+    return request
+
+
+def default_transport(is_async: bool) -> Any:
+    """The transport a remedy transport wraps when given none: httpx's own."""
+    return httpx.AsyncHTTPTransport() if is_async else httpx.HTTPTransport()
 
 
 Origin = tuple[str, str, "int | None"]

@@ -33,27 +33,40 @@ from ._flow import (
     run,
 )
 from ._http import (
+    ASYNC_BASE_TRANSPORTS,
+    ASYNC_CLIENTS,
+    BASE_TRANSPORTS,
+    CLIENTS,
+    SYNC_BYTE_STREAMS,
+    TRANSPORT_ERRORS,
     URL,
     AsyncBaseTransport,
     AsyncClient,
-    AsyncHTTPTransport,
     BaseTransport,
     Client,
-    HTTPTransport,
     Origin,
     Request,
     Response,
-    SyncByteStream,
-    TransportError,
     body_in_memory,
     buffered,
     decode_body,
+    default_transport,
     origin_of,
+    stack_of,
 )
 from ._policy import Attempt, Retry
 from ._redact import redact_url
 
 _DEFAULT: Any = object()
+
+# How reading an error body may end: its end, a body that breaks off, or one already consumed
+# (httpx.StreamConsumed is a RuntimeError). What was read until then still counts.
+BODY_END: tuple[type[BaseException], ...] = (StopIteration, RuntimeError, *TRANSPORT_ERRORS)
+ASYNC_BODY_END: tuple[type[BaseException], ...] = (
+    StopAsyncIteration,
+    RuntimeError,
+    *TRANSPORT_ERRORS,
+)
 
 
 _managers: weakref.WeakKeyDictionary[object, TokenManager] = weakref.WeakKeyDictionary()
@@ -92,7 +105,11 @@ def _auth(
 
 
 def _settings(
-    retry: Retry | None, raise_errors: bool, max_error_body: int, auth: Auth | None
+    retry: Retry | None,
+    raise_errors: bool,
+    max_error_body: int,
+    auth: Auth | None,
+    transport: object,
 ) -> Settings:
     if retry is _DEFAULT:
         retry = Retry()
@@ -105,7 +122,11 @@ def _settings(
     ):
         raise ValueError(f"max_error_body must be an int >= 0, not {max_error_body!r}")
     return Settings(
-        retry=retry, raise_errors=bool(raise_errors), max_error_body=max_error_body, auth=auth
+        retry=retry,
+        raise_errors=bool(raise_errors),
+        max_error_body=max_error_body,
+        auth=auth,
+        stack=stack_of(transport),
     )
 
 
@@ -145,11 +166,13 @@ class RemedyTransport(BaseTransport):
         origins: Iterable[str] | None = None,
         step_up: bool = False,
     ) -> None:
-        if transport is not None and not isinstance(transport, BaseTransport):
+        if transport is not None and not isinstance(transport, BASE_TRANSPORTS):
             raise TypeError(f"transport must be an httpx.BaseTransport, not {transport!r}")
-        self._transport = transport if transport is not None else HTTPTransport()
+        self._transport: BaseTransport = (
+            transport if transport is not None else default_transport(is_async=False)
+        )
         auth = _auth(credentials, origins, step_up, is_async=False)
-        self._settings = _settings(retry, raise_errors, max_error_body, auth)
+        self._settings = _settings(retry, raise_errors, max_error_body, auth, self._transport)
         self._sleep: Callable[[float], None] = time.sleep
 
     @property
@@ -177,7 +200,7 @@ class RemedyTransport(BaseTransport):
             request.headers["Authorization"] = token.authorization
         try:
             response = self._transport.handle_request(request)
-        except TransportError as error:
+        except TRANSPORT_ERRORS as error:
             if policy is None:
                 raise
             return self._drive(run(settings, request, error, start, token))
@@ -245,11 +268,13 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         origins: Iterable[str] | None = None,
         step_up: bool = False,
     ) -> None:
-        if transport is not None and not isinstance(transport, AsyncBaseTransport):
+        if transport is not None and not isinstance(transport, ASYNC_BASE_TRANSPORTS):
             raise TypeError(f"transport must be an httpx.AsyncBaseTransport, not {transport!r}")
-        self._transport = transport if transport is not None else AsyncHTTPTransport()
+        self._transport: AsyncBaseTransport = (
+            transport if transport is not None else default_transport(is_async=True)
+        )
         auth = _auth(credentials, origins, step_up, is_async=True)
-        self._settings = _settings(retry, raise_errors, max_error_body, auth)
+        self._settings = _settings(retry, raise_errors, max_error_body, auth, self._transport)
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
     @property
@@ -278,7 +303,7 @@ class AsyncRemedyTransport(AsyncBaseTransport):
             request.headers["Authorization"] = token.authorization
         try:
             response = await self._transport.handle_async_request(request)
-        except TransportError as error:
+        except TRANSPORT_ERRORS as error:
             if policy is None:
                 raise
             return await self._drive(run(settings, request, error, start, token))
@@ -347,7 +372,7 @@ def _read_sync(response: Response, limit: int) -> bytes:
     try:
         while len(raw) < limit:
             raw += next(iterator)
-    except (StopIteration, TransportError, RuntimeError):
+    except BODY_END:
         # The end, a body that breaks off, or one already consumed: what was read still counts.
         pass
     finally:
@@ -373,7 +398,7 @@ async def _read_async(response: Response, limit: int) -> bytes:
     try:
         while len(raw) < limit:
             raw += await iterator.__anext__()
-    except (StopAsyncIteration, TransportError, RuntimeError):
+    except ASYNC_BODY_END:
         pass
     finally:
         aclose = getattr(iterator, "aclose", None)
@@ -418,7 +443,7 @@ def _body_of(response: Response) -> bytes | None:
 
 
 def _is_async_stream(response: Response) -> bool:
-    return not isinstance(response.stream, SyncByteStream)
+    return not isinstance(response.stream, SYNC_BYTE_STREAMS)
 
 
 def _error_for(response: Response, body: bytes | None) -> Exception:
@@ -447,7 +472,7 @@ def wrap(client: Client | AsyncClient, **options: Any) -> Client | AsyncClient:
     ``options`` are the transport's keyword arguments (``retry=``, ``raise_errors=``, ...).
     Transports already wrapped are left as they are. Returns the client.
     """
-    if isinstance(client, Client):
+    if isinstance(client, CLIENTS):
 
         def wrap_sync(transport: BaseTransport) -> BaseTransport:
             if isinstance(transport, RemedyTransport):
@@ -459,7 +484,7 @@ def wrap(client: Client | AsyncClient, **options: Any) -> Client | AsyncClient:
             pattern: None if t is None else wrap_sync(t) for pattern, t in client._mounts.items()
         }
         return client
-    if isinstance(client, AsyncClient):
+    if isinstance(client, ASYNC_CLIENTS):
 
         def wrap_async(transport: AsyncBaseTransport) -> AsyncBaseTransport:
             if isinstance(transport, AsyncRemedyTransport):

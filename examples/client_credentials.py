@@ -1,0 +1,96 @@
+"""Service-to-service OAuth: the client_credentials grant, with the token handled for you.
+
+The transport fetches a token on the first request, reuses it, refreshes it shortly before it
+expires, and when the API rejects it anyway (revoked, server restarted...) gets a new one and
+replays the request once. Against a real OAuth server on 127.0.0.1.
+Run: ``python examples/client_credentials.py``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from joserfc.jwk import RSAKey
+
+import httpx_remedy as remedy
+from httpx_remedy.testing import OAuthServer
+
+
+def use(server: OAuthServer, creds: remedy.ClientCredentials) -> None:
+    transport = remedy.RemedyTransport(credentials=creds)
+    with httpx.Client(base_url=server.url, transport=transport) as client:
+        before = server.token_requests
+        for _ in range(3):
+            client.get("/api/items")
+        # Three calls, one token: it is cached until it is about to expire.
+        print("  3 calls ->", server.token_requests - before, "token request")
+        how = server.token_log[-1].client_auth
+        print("  the server saw the client authenticate with", how)
+
+        # The server forgets every token. The next call gets a 401 invalid_token; the
+        # transport fetches one new token and sends the same request again.
+        server.expire_all()
+        before, calls = server.token_requests, server.api_requests
+        response = client.get("/api/items")
+        seen = [c.status for c in server.api_log[calls:]]
+        print(f"  after expire_all(): {response.status_code}, the API answered {seen},")
+        print("  fixed with", server.token_requests - before, "token request")
+
+
+def main() -> None:
+    with OAuthServer() as server:
+        # 1. client_secret_basic (the default): id and secret in an Authorization: Basic header.
+        server.add_client("basic-app", "basic-secret-0123456789", scope="read write")
+        print("client_secret_basic")
+        creds = remedy.ClientCredentials(
+            server.token_url, "basic-app", "basic-secret-0123456789", scope="read"
+        )
+        use(server, creds)
+
+        # 2. client_secret_post: the same secret, sent in the form body instead. Use the one
+        # your authorization server registered the client with.
+        server.add_client("post-app", "post-secret-0123456789", auth_method="client_secret_post")
+        print("\nclient_secret_post")
+        creds = remedy.ClientCredentials(
+            server.token_url,
+            "post-app",
+            "post-secret-0123456789",
+            scope="read",
+            auth_method="client_secret_post",
+        )
+        use(server, creds)
+
+        # 3. private_key_jwt (RFC 7523): no shared secret at all. The client signs a short JWT
+        # with its private key; the server only knows the public key.
+        key = RSAKey.generate_key(2048)
+        server.add_client(
+            "jwt-app", auth_method="private_key_jwt", public_key=key.as_pem(private=False)
+        )
+        print("\nprivate_key_jwt")
+        creds = remedy.ClientCredentials(
+            server.token_url, "jwt-app", private_key=key.as_pem(private=True), scope="read"
+        )
+        use(server, creds)
+
+    # 4. Proactive refresh: a server whose tokens live 1 second. The transport refreshes a
+    # token before it expires (60 s early for long-lived tokens, half-way for short ones), so
+    # the API never sees an expired token and no request is wasted on a 401.
+    with OAuthServer(expires_in=1) as server:
+        server.add_client("app", "app-secret-0123456789")
+        creds = remedy.ClientCredentials(server.token_url, "app", "app-secret-0123456789")
+        print("\nproactive refresh (tokens valid for 1 s)")
+        with httpx.Client(
+            base_url=server.url, transport=remedy.RemedyTransport(credentials=creds)
+        ) as client:
+            for i in range(3):
+                if i:
+                    time.sleep(0.6)  # past half of the token's lifetime
+                client.get("/api/items")
+        seen = [c.status for c in server.api_log]
+        print("  3 calls, 0.6 s apart ->", server.token_requests, "token requests,")
+        print("  the API answered", seen, "(no 401: refreshed before expiry)")
+
+
+if __name__ == "__main__":
+    main()
