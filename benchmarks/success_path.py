@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -23,11 +24,32 @@ import httpx_remedy as remedy
 BODY = b'{"items": [1, 2, 3]}'
 
 
-class Fixed(httpx.BaseTransport):
-    """Answers every request with the same small 200, in memory."""
+def fixed_transport(stack: ModuleType = httpx) -> type[httpx.BaseTransport]:
+    """A transport class of ``stack`` that answers every request with one small 200."""
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=BODY, headers={"content-type": "application/json"})
+    class Fixed(stack.BaseTransport):  # type: ignore[name-defined,misc]
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return stack.Response(  # type: ignore[no-any-return]
+                200, content=BODY, headers={"content-type": "application/json"}
+            )
+
+    return Fixed
+
+
+Fixed = fixed_transport()
+
+
+def authlib_stack() -> ModuleType:
+    """The HTTP stack authlib's httpx integration runs on (httpx2 when it is installed)."""
+    with warnings.catch_warnings():
+        # authlib >= 1.9 warns when its httpx integration is imported with plain httpx.
+        warnings.simplefilter("ignore")
+        from authlib.integrations.httpx_client import OAuth2Client
+    for base in OAuth2Client.__mro__:
+        module = sys.modules.get(base.__module__.split(".")[0])
+        if module is not None and base is getattr(module, "Client", None):
+            return module
+    return httpx
 
 
 class Source:
@@ -47,6 +69,13 @@ def clients(make_inner: Callable[[], httpx.BaseTransport], url: str) -> dict[str
         from authlib.integrations.httpx_client import OAuth2Client
 
     token = {"access_token": "bench-token", "token_type": "Bearer", "expires_at": 4_000_000_000}
+    stack = authlib_stack()
+    # authlib's client is built on its own stack, so it wraps a transport of that stack.
+    authlib_inner = fixed_transport(stack)() if make_inner is Fixed else stack.HTTPTransport()
+    extra = {}
+    if stack is not httpx:
+        bare_inner = fixed_transport(stack)() if make_inner is Fixed else stack.HTTPTransport()
+        extra[f"bare {stack.__name__} (authlib's stack)"] = stack.Client(transport=bare_inner)
     return {
         "bare httpx": httpx.Client(transport=make_inner()),
         "httpx-remedy, retry=None": httpx.Client(
@@ -61,8 +90,9 @@ def clients(make_inner: Callable[[], httpx.BaseTransport], url: str) -> dict[str
         "httpx-retries RetryTransport (total=3)": httpx.Client(
             transport=RetryTransport(transport=make_inner(), retry=HRRetry(total=3))
         ),
-        "authlib OAuth2Client (token set)": OAuth2Client(
-            "app", "secret", token=token, transport=make_inner()
+        **extra,
+        f"authlib OAuth2Client on {stack.__name__} (token set)": OAuth2Client(
+            "app", "secret", token=token, transport=authlib_inner
         ),
     }
 

@@ -50,7 +50,7 @@ def main() -> None:
             server.fail_next_api_requests(1, 503, retry_after=0.1)
             response = client.get("/api/items")
             statuses = [c.status for c in server.api_log[-2:]]
-            print("  after a 503:", response.status_code, "(the API answered", statuses, end=")\n")
+            print(f"  after a 503: {response.status_code} (the API answered {statuses})")
 
         # 3. The async hook reads the body without blocking the event loop.
         print("\n3. araise_for_status on an AsyncClient")

@@ -3,7 +3,8 @@
 ``error_response(code)`` builds a realistic error response (status, WWW-Authenticate
 challenge, JSON body, Retry-After) for any catalog code, and ``no_wait()`` makes retry waits
 zero, so a test of "we retry on 429" takes milliseconds.
-Run: ``pytest examples/test_with_pytest_httpx.py`` (needs ``pip install pytest-httpx``).
+Run: ``pytest --no-cov examples/test_with_pytest_httpx.py`` (needs ``pip install pytest-httpx``;
+``--no-cov`` only because this repository's pytest settings enforce coverage for its own suite).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import tenacity
 import httpx_remedy as remedy
 from httpx_remedy import Retry, RetryBudget
 from httpx_remedy._policy import DEFAULT_BUDGET
+from httpx_remedy.testing import no_wait
 
 from .conftest import FakeClock, async_client, on_clock, sync_client
 
@@ -510,3 +511,37 @@ async def test_async_and_sync_transports_given_one_budget_pool_it(clock: FakeClo
         with pytest.raises(remedy.ServiceUnavailable):
             await two.get("https://a.example.test/")
     assert len(second.sends) == 1
+
+
+def test_no_wait_leaves_the_process_wide_budget_alone() -> None:
+    """Inside testing.no_wait() the shared default budget is not drawn on, so a user's test
+    suite can retry against one host in test after test; an explicit budget still applies."""
+
+    def always_503(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503)
+
+    origin = ("https", "no-wait-budget.example", None)
+    for _ in range(50):  # far more retries than ratio * firsts + minimum allows
+        DEFAULT_BUDGET.record_request(origin, 0.0)
+    transport = remedy.RemedyTransport(httpx.MockTransport(always_503))
+    assert transport.retry is not None
+    assert transport.retry.budget is DEFAULT_BUDGET
+    with httpx.Client(transport=transport) as client, no_wait():
+        for _ in range(20):
+            with pytest.raises(remedy.ServiceUnavailable) as caught:
+                client.get("https://no-wait-budget.example/")
+            assert len(caught.value.attempts) == 3
+            assert "budget" not in (caught.value.attempts[-1].note or "")
+
+    own = RetryBudget(ratio=0.0, minimum=0)
+    explicit = remedy.RemedyTransport(
+        httpx.MockTransport(always_503), retry=remedy.Retry(budget=own)
+    )
+    with (
+        httpx.Client(transport=explicit) as client,
+        no_wait(),
+        pytest.raises(remedy.ServiceUnavailable) as caught,
+    ):
+        client.get("https://no-wait-budget.example/")
+    assert len(caught.value.attempts) == 1
+    assert "budget" in (caught.value.attempts[-1].note or "")

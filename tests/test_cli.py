@@ -203,3 +203,22 @@ def test_console_script() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert {row["code"] for row in json.loads(result.stdout)} == set(ALL_CODES)
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`httpx-remedy catalog --json | head -c 1`: no BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "httpx_remedy", "catalog", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.read(1)
+    process.stdout.close()
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert b"Traceback" not in err
+    assert b"BrokenPipe" not in err

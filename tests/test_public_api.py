@@ -113,6 +113,12 @@ def test_py_typed_exists() -> None:
 def test_testing_module_is_public() -> None:
     from httpx_remedy import testing
 
-    assert sorted(testing.__all__) == ["ApiCall", "OAuthServer", "TokenCall", "error_response", "no_wait"]
+    assert sorted(testing.__all__) == [
+        "ApiCall",
+        "OAuthServer",
+        "TokenCall",
+        "error_response",
+        "no_wait",
+    ]
     for name in testing.__all__:
         assert getattr(testing, name).__doc__

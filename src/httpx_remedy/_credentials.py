@@ -564,7 +564,9 @@ class TokenManager:
     def current(self, now: float) -> Token | None:
         """The token to use without asking anyone, or None: the hot path, no lock."""
         token = self.token
-        return token if token is not None and token.fresh(now) else None
+        if token is not None and (token.refresh_at is None or now < token.refresh_at):
+            return token
+        return None
 
     def reusable(self, rejected: Token | None, now: float, scope: str | None) -> Token | None:
         """Called under the lock: a token someone else fetched meanwhile, or None to fetch."""

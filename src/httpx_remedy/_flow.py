@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from ._catalog import Remedy
 from ._classify import Details, build_error, delay_requested, describe
@@ -35,10 +35,12 @@ from ._http import (
     Origin,
     Request,
     Response,
+    authorization_of,
     buffered,
     is_replayable,
     origin_of,
     origin_text,
+    set_authorization,
     stack_of,
 )
 from ._parse import find_challenge, parse_www_authenticate
@@ -117,10 +119,9 @@ class Auth:
             )
         if origin not in self.origins:
             return False
-        if "authorization" not in request.headers:
-            return True
+        own = authorization_of(request)
         # Ours when it is a token we issued (httpx copies it onto a same-origin redirect).
-        return self.manager.issued(request.headers["authorization"])
+        return own is None or self.manager.issued(own)
 
 
 @dataclass(frozen=True)
@@ -140,23 +141,19 @@ class Settings:
     wall_clock: Callable[[], float] = time.time
 
 
-class Start(NamedTuple):
-    """What :func:`begin` found out about a request before its first send."""
-
-    policy: Retry | None
-    started: float
-    auth: Auth | None
-    replayable: bool
+#: What :func:`begin` found out about a request before its first send: the policy in force,
+#: the start time, the credentials to apply (or None), and the body stream as it was before the
+#: first send (whether it can be sent again is judged on that, and only after a failure).
+#: A plain tuple: it is made for every request.
+Start = tuple["Retry | None", float, "Auth | None", object]
 
 
 def begin(settings: Settings, request: Request) -> Start:
     """Ready a request for its first send: the hot path, run for every request.
 
     Returns the policy in force, the start time, the credentials when the request should carry
-    their token, and whether its body can be sent again: decided now, as sending may read a
-    one-shot body into memory (a mock or a middleware calls ``request.read()``) and make it
-    look replayable. Adds the idempotency key, counts the first attempt in the retry budget,
-    and fits the timeouts into the deadline.
+    their token, and the body stream before the first send. Adds the idempotency key, counts
+    the first attempt in the retry budget, and fits the timeouts into the deadline.
     """
     extensions = request.extensions
     policy = settings.retry
@@ -170,7 +167,7 @@ def begin(settings: Settings, request: Request) -> Start:
     started = settings.clock()
     auth = settings.auth
     if policy is None and auth is None:
-        return Start(None, started, None, False)
+        return None, started, None, None
     origin = origin_of(request.url)
     if policy is not None:
         if (
@@ -186,7 +183,7 @@ def begin(settings: Settings, request: Request) -> Start:
             shrink_timeouts(request, policy.deadline)
     if auth is not None and not auth.wants(request, origin):
         auth = None
-    return Start(policy, started, auth, is_replayable(request))
+    return policy, started, auth, request.stream
 
 
 def shrink_timeouts(request: Request, remaining: float) -> None:
@@ -194,10 +191,8 @@ def shrink_timeouts(request: Request, remaining: float) -> None:
     timeout = request.extensions.get("timeout")
     if type(timeout) is not dict:
         return
-    for value in timeout.values():
-        if value is None or value > remaining:
-            break
-    else:
+    values = timeout.values()
+    if None not in values and max(values, default=0.0) <= remaining:
         return
     remaining = max(remaining, 0.001)
     request.extensions = {
@@ -244,7 +239,10 @@ def run(
     ``start`` is what :func:`begin` found before the first send; ``token`` the access token
     the first send carried, if the transport authorized it.
     """
-    policy, started, _, replayable = start
+    policy, started, _, stream = start
+    # Judged on the stream the request had before its first send: sending may read a one-shot
+    # body into memory (a mock or a middleware calls request.read()) and make it look replayable.
+    replayable = is_replayable(request, stream)
     history: list[Attempt] = []
     max_attempts = policy.max_attempts if policy is not None else 1
     origin = origin_of(request.url)
@@ -326,7 +324,7 @@ def run(
                         "refresh" if fetched else "replay",
                     )
                 )
-                request.headers["Authorization"] = token.authorization
+                set_authorization(request, token.authorization)
                 try:
                     outcome = cast(Response, (yield Send(request)))
                 except Exception as error:

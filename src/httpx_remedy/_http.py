@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+_httpx2: ModuleType | None
 try:  # pragma: no cover - which branch runs depends on what is installed
     import httpx2 as _httpx2
 except ImportError:  # pragma: no cover
@@ -80,37 +81,75 @@ else:  # pragma: no cover - only with httpx2 installed beside httpx
             self.response = response
 
 
+_stack_by_type: dict[type, ModuleType] = {}
+
+
 def stack_of(obj: object) -> ModuleType:
-    """The stack (``httpx`` or ``httpx2``) whose class ``obj`` is an instance of."""
-    if len(STACKS) > 1:
-        module = type(obj).__module__.split(".", 1)[0]
+    """The stack (``httpx`` or ``httpx2``) whose class ``obj`` is an instance of; httpx for
+    anything else. Remembered per type, as requests ask on every send."""
+    kind = type(obj)
+    found = _stack_by_type.get(kind)
+    if found is None:
+        found = httpx
         for stack in STACKS:
-            if stack.__name__ == module:
-                return stack
-        for stack in STACKS:  # a subclass defined elsewhere
-            if isinstance(
-                obj,
-                (
-                    stack.Request,
-                    stack.Response,
-                    stack.BaseTransport,
-                    stack.AsyncBaseTransport,
-                    stack.URL,
-                ),
-            ):
-                return stack
-    return httpx
+            bases = (
+                stack.Request,
+                stack.Response,
+                stack.BaseTransport,
+                stack.AsyncBaseTransport,
+                stack.URL,
+            )
+            if issubclass(kind, bases):
+                found = stack
+                break
+        if len(_stack_by_type) < 1024:  # bounded: types are few, but never trust that
+            _stack_by_type[kind] = found
+    return found
 
 
-def is_replayable(request: httpx.Request) -> bool:
+def authorization_of(request: httpx.Request) -> str | None:
+    """The request's ``Authorization`` header, or None: asked on every authorized request.
+
+    Reads the header list httpx keeps directly, which is cheaper than the generic lookup.
+    """
+    raw = getattr(request.headers, "_list", None)
+    if type(raw) is not list:
+        value: str | None = request.headers.get("authorization")
+        return value
+    for item in raw:
+        if item[1] == b"authorization":
+            return str(item[2].decode("latin-1"))
+    return None
+
+
+def set_authorization(request: httpx.Request, value: str) -> None:
+    """Set the request's ``Authorization`` header: on every authorized request, so cheap.
+
+    When it has none, as nearly always, the header is appended to the list httpx keeps,
+    skipping the generic lookup-and-replace of ``headers[...] = ...``.
+    """
+    raw = getattr(request.headers, "_list", None)
+    if type(raw) is list:
+        for item in raw:
+            if item[1] == b"authorization":
+                break
+        else:
+            raw.append((b"Authorization", b"authorization", value.encode("ascii")))
+            return
+    request.headers["Authorization"] = value
+
+
+def is_replayable(request: httpx.Request, stream: object = None) -> bool:
     """True when the request body can be sent again unchanged.
 
     ``ByteStream`` covers no body, bytes or str content, JSON, urlencoded forms and any body
     already read into memory. A multipart body is rendered afresh on every send, and httpx
     rewinds its files first, so it replays when every file can seek. Generators, iterators
-    and file objects passed as ``content=`` are one-shot.
+    and file objects passed as ``content=`` are one-shot. ``stream``: judge this stream (the
+    request's before its first send) instead of the request's current one.
     """
-    stream = request.stream
+    if stream is None:
+        stream = request.stream
     stack = stack_of(request)
     if isinstance(stream, stack.ByteStream):
         return True

@@ -750,8 +750,18 @@ class OAuthServer:
 
         @app.errorhandler(HTTPException)
         def http_error(error: HTTPException) -> Response:
+            # A problem body, not an OAuth one: these are plain HTTP errors. The headers werkzeug
+            # chose (Allow on a 405, RFC 9110 §15.5.6) are kept.
             status = error.code or 500
-            return json_response(status, {"error": _phrase(status).lower().replace(" ", "_")})
+            out = Response(
+                json.dumps({"type": "about:blank", "title": _phrase(status), "status": status}),
+                status=status,
+                mimetype="application/problem+json",
+            )
+            for name, value in error.get_headers():
+                if name.lower() not in ("content-type", "content-length"):
+                    out.headers[name] = value
+            return out
 
         @app.after_request
         def record(response: FlaskResponse) -> FlaskResponse:

@@ -320,7 +320,12 @@ def decide(
             note=f"a {wait:.3g}s wait would overrun the deadline "
             f"({policy.deadline:g}s, {elapsed:.3g}s used)",
         )
-    if policy.budget is not None and not policy.budget.try_spend(origin, now):
+    budget = policy.budget
+    if budget is DEFAULT_BUDGET and waits_disabled():
+        # Inside testing.no_wait() the process-wide budget is left alone, so that one test's
+        # retries cannot use up the next one's; a budget passed explicitly still applies.
+        budget = None
+    if budget is not None and not budget.try_spend(origin, now):
         return Decision(
             False, note=f"the retry budget for {_origin_label(origin)} is spent ({policy.budget!r})"
         )

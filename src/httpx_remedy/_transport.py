@@ -52,6 +52,7 @@ from ._http import (
     decode_body,
     default_transport,
     origin_of,
+    set_authorization,
     stack_of,
 )
 from ._policy import Attempt, Retry
@@ -197,7 +198,7 @@ class RemedyTransport(BaseTransport):
             token = auth.manager.current(started)
             if token is None:
                 token = self._drive(Locked(auth.manager, authorize(settings, None, None)))[0]
-            request.headers["Authorization"] = token.authorization
+            set_authorization(request, token.authorization)
         try:
             response = self._transport.handle_request(request)
         except TRANSPORT_ERRORS as error:
@@ -300,7 +301,7 @@ class AsyncRemedyTransport(AsyncBaseTransport):
             if token is None:
                 locked = Locked(auth.manager, authorize(settings, None, None))
                 token = (await self._drive(locked))[0]
-            request.headers["Authorization"] = token.authorization
+            set_authorization(request, token.authorization)
         try:
             response = await self._transport.handle_async_request(request)
         except TRANSPORT_ERRORS as error:

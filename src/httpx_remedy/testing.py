@@ -40,7 +40,9 @@ def no_wait() -> Iterator[None]:
     """Make every retry wait zero while the block runs (in every thread and task).
 
     The decisions are unchanged (a server delay over ``max_retry_after`` is still raised at
-    once); only the sleeping is skipped.
+    once); only the sleeping is skipped. The process-wide default retry budget is not drawn on
+    inside the block either, so that one test's retries cannot use up the next one's (a
+    ``RetryBudget`` you pass to ``Retry(budget=...)`` still applies).
     """
     with _lock:
         _policy._no_wait_depth += 1
