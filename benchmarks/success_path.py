@@ -78,11 +78,20 @@ def clients(make_inner: Callable[[], httpx.BaseTransport], url: str) -> dict[str
         extra[f"bare {stack.__name__} (authlib's stack)"] = stack.Client(transport=bare_inner)
     return {
         "bare httpx": httpx.Client(transport=make_inner()),
+        # Any Authorization header costs httpx some work (its cookie handling copies every
+        # request header): the fair baseline for the credentials rows.
+        "bare httpx + a static Authorization header": httpx.Client(
+            transport=make_inner(), headers={"Authorization": "Bearer bench-token"}
+        ),
         "httpx-remedy, retry=None": httpx.Client(
             transport=remedy.RemedyTransport(make_inner(), retry=None)
         ),
         "httpx-remedy, default policy": httpx.Client(
             transport=remedy.RemedyTransport(make_inner())
+        ),
+        "httpx-remedy, default policy + static header": httpx.Client(
+            transport=remedy.RemedyTransport(make_inner()),
+            headers={"Authorization": "Bearer bench-token"},
         ),
         "httpx-remedy, default policy + credentials": httpx.Client(
             transport=remedy.RemedyTransport(make_inner(), credentials=Source(), origins=[url])

@@ -8,6 +8,7 @@ twins of the transport tests live in ``test_retry_async.py``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import re
@@ -983,7 +984,7 @@ def test_a_retried_transport_error_then_success_closes_nothing_it_returns(
     server = Server(httpx.ConnectError, 200)
     with sync_client(server, clock) as client:
         response = client.get(URL)
-        assert response.read() == b'{"detail":"scripted"}'
+        assert json.loads(response.read()) == {"detail": "scripted"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1336,3 +1337,26 @@ def test_backoff_passes_attempt_and_elapsed_to_the_strategy() -> None:
 
     assert Retry(wait=wait).backoff(2, 7.5) == 0.125
     assert seen == [(2, 7.5)]
+
+
+def test_the_first_send_fits_every_timeout_into_the_deadline_after_a_cached_fit(
+    clock: FakeClock,
+) -> None:
+    """begin() remembers the last timeouts that fitted the deadline; a request whose timeouts
+    differ (here: none at all) must still be shrunk before its first send."""
+    seen: list[dict[str, float | None]] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.extensions["timeout"]))
+        return httpx.Response(200)
+
+    policy = Retry(deadline=7.5, budget=RetryBudget())
+    with sync_client(record, clock, retry=policy) as client:
+        client.get(URL)  # the client's 5 s timeouts fit 7.5 s: remembered
+        client.get(URL, timeout=None)  # no timeout at all: capped at the deadline
+        client.get(URL, timeout=30.0)
+        client.get(URL)
+    assert seen[0] == {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
+    assert seen[1] == {"connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}
+    assert seen[2] == {"connect": 7.5, "read": 7.5, "write": 7.5, "pool": 7.5}
+    assert seen[3] == seen[0]

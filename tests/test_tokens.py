@@ -792,7 +792,8 @@ def test_invalid_token_refreshes_once_and_replays(clock: FakeClock) -> None:
         assert response.json()["token"] == "access-2"
     assert len(fake.token_requests) == 2
     assert [token for _, token in fake.calls] == ["access-1", "access-1", "access-2"]
-    assert fake.bodies[1] == fake.bodies[2] == b'{"n":1}'  # the same body replayed
+    assert fake.bodies[1] == fake.bodies[2]  # the same body replayed
+    assert json.loads(fake.bodies[2]) == {"n": 1}
 
 
 @pytest.mark.anyio

@@ -179,26 +179,43 @@ def begin(settings: Settings, request: Request) -> Start:
             request.headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
         if policy.budget is not None:
             policy.budget.record_request(origin, started)
-        if policy.deadline is not None:
-            shrink_timeouts(request, policy.deadline)
+        deadline = policy.deadline
+        if deadline is not None:
+            timeout = extensions.get("timeout")
+            # Nearly every request carries its client's timeouts, which fit the deadline: one
+            # dict comparison with the last ones that did replaces checking each value.
+            if (
+                timeout != _fitting_timeouts.get(deadline)
+                and shrink_timeouts(request, deadline)
+                and len(_fitting_timeouts) < 64
+            ):
+                _fitting_timeouts[deadline] = dict(timeout or ())
     if auth is not None and not auth.wants(request, origin):
         auth = None
     return policy, started, auth, request.stream
 
 
-def shrink_timeouts(request: Request, remaining: float) -> None:
-    """Cap every timeout of the request at ``remaining`` seconds (the deadline's time left)."""
+# deadline -> the last timeouts found to fit it whole (bounded: deadlines are few).
+_fitting_timeouts: dict[float, dict[str, Any]] = {}
+
+
+def shrink_timeouts(request: Request, remaining: float) -> bool:
+    """Cap every timeout of the request at ``remaining`` seconds (the deadline's time left).
+
+    Returns True when they all fitted already (nothing changed).
+    """
     timeout = request.extensions.get("timeout")
     if type(timeout) is not dict:
-        return
+        return False
     values = timeout.values()
     if None not in values and max(values, default=0.0) <= remaining:
-        return
+        return True
     remaining = max(remaining, 0.001)
     request.extensions = {
         **request.extensions,
         "timeout": {k: remaining if v is None or v > remaining else v for k, v in timeout.items()},
     }
+    return False
 
 
 def attach_attempts(error: BaseException, attempts: tuple[Attempt, ...]) -> None:
