@@ -55,6 +55,7 @@ from ._exceptions import (
     NotFound,
     OAuthError,
     OAuthServerError,
+    OriginPaused,
     PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
@@ -79,6 +80,7 @@ from ._exceptions import (
 )
 from ._flow import attempts_of
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
+from ._store import MemoryStore, RedisStore, Store
 from ._transport import (
     AsyncRemedyTransport,
     RemedyTransport,
@@ -121,16 +123,19 @@ __all__ = [
     "InvalidScope",
     "InvalidTarget",
     "InvalidToken",
+    "MemoryStore",
     "MethodNotAllowed",
     "MisdirectedRequest",
     "NotAcceptable",
     "NotFound",
     "OAuthError",
     "OAuthServerError",
+    "OriginPaused",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
     "ReauthenticationRequired",
+    "RedisStore",
     "RefreshToken",
     "Remedy",
     "RemedyError",
@@ -143,6 +148,7 @@ __all__ = [
     "ServerError",
     "ServiceUnavailable",
     "SlowDown",
+    "Store",
     "TemporarilyUnavailable",
     "Token",
     "TokenResponseError",

@@ -9,6 +9,7 @@ is needed, so that the sync and async transports only lock and fetch.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import random
@@ -33,6 +34,7 @@ from ._catalog import Remedy, catalog
 from ._classify import build_error, describe
 from ._exceptions import HTTPError, RemedyError
 from ._http import Request, Response, buffered, new_request, stack_of
+from ._store import Store
 
 __all__ = [
     "AsyncTokenSource",
@@ -237,6 +239,7 @@ class Grant:
         jwt_alg: str | None = None,
         extra_params: Mapping[str, str] | None = None,
         leeway: float = LEEWAY,
+        store: Store | None = None,
     ) -> None:
         if not isinstance(token_url, str) or not token_url:
             raise ValueError("token_url must be the token endpoint's URL")
@@ -248,6 +251,10 @@ class Grant:
         self.scope = _scope_text(scope)
         self.leeway = float(leeway)
         self.extra_params = dict(extra_params or {})
+        if store is not None and not isinstance(store, Store):
+            raise TypeError(f"store must be a httpx_remedy.Store, not {store!r}")
+        #: Where the current token is shared with other processes (None: this process only).
+        self.store = store
         if auth_method is None:
             auth_method = (
                 "private_key_jwt"
@@ -294,6 +301,18 @@ class Grant:
     def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """Take a new token response; returns the token data to use."""
         return data
+
+    def adopt(self, data: Mapping[str, Any]) -> None:
+        """Take a token another process fetched (from the shared store)."""
+
+    @property
+    def shared_key(self) -> str:
+        """The store key of these credentials' token: the token URL, client id and scope,
+        hashed (never the secret)."""
+        digest = hashlib.sha256(
+            f"{self.token_url}\n{self.client_id}\n{self.scope or ''}".encode()
+        ).hexdigest()
+        return f"token:{digest[:40]}"
 
     def secrets(self) -> tuple[str, ...]:
         """The secret values to scrub from anything printed."""
@@ -436,6 +455,7 @@ class RefreshToken(Grant):
         jwt_alg: str | None = None,
         extra_params: Mapping[str, str] | None = None,
         leeway: float = LEEWAY,
+        store: Store | None = None,
     ) -> None:
         super().__init__(
             token_url,
@@ -447,6 +467,7 @@ class RefreshToken(Grant):
             jwt_alg=jwt_alg,
             extra_params=extra_params,
             leeway=leeway,
+            store=store,
         )
         self.on_token = on_token
         self._lock = threading.Lock()
@@ -494,6 +515,12 @@ class RefreshToken(Grant):
         if self.on_token is not None:
             self.on_token(dict(merged))
         return merged
+
+    def adopt(self, data: Mapping[str, Any]) -> None:
+        # A sibling process refreshed: its rotated refresh token is the only valid one now.
+        if isinstance(data.get("refresh_token"), str) and data["refresh_token"]:
+            with self._lock:
+                self._data = dict(data)
 
     def secrets(self) -> tuple[str, ...]:
         with self._lock:
@@ -621,6 +648,36 @@ class TokenManager:
         if token is not None:
             found += (token.access_token,) + ((token.refresh_token,) if token.refresh_token else ())
         return found
+
+
+def token_record(token: Token, now: float, wall_now: float) -> tuple[bytes, float | None]:
+    """The token as stored for other processes (its expiry in wall-clock time, as monotonic
+    clocks differ between processes), and how long to keep it."""
+    data = dict(token.raw)
+    data.update(access_token=token.access_token, token_type=token.token_type)
+    if token.refresh_token:
+        data["refresh_token"] = token.refresh_token
+    if token.scope:
+        data["scope"] = token.scope
+    ttl = None
+    if token.expires_at is not None:
+        ttl = max(token.expires_at - now, 0.001)
+        data["expires_at"] = wall_now + ttl
+        data.pop("expires_in", None)
+    return json.dumps(data).encode(), ttl
+
+
+def token_from_record(
+    record: bytes | None, *, now: float, wall_now: float, leeway: float
+) -> tuple[Token, dict[str, Any]] | None:
+    """A token another process stored, and its data; None for nothing or garbage."""
+    if not record:
+        return None
+    try:
+        data = json.loads(record)
+        return Token.from_response(data, now=now, wall_now=wall_now, leeway=leeway), data
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _covers(granted: str | None, wanted: str) -> bool:

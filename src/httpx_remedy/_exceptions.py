@@ -114,6 +114,7 @@ __all__ = [
     "NotFound",
     "OAuthError",
     "OAuthServerError",
+    "OriginPaused",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
@@ -140,6 +141,19 @@ __all__ = [
 
 class RemedyError(Exception):
     """Base of the errors this library raises that are not made from a response."""
+
+
+class OriginPaused(RemedyError):
+    """An origin asked every client to wait (a 429 or 503 another process met, shared through
+    the store) longer than this request may: raised before sending, with ``retry_after``."""
+
+    def __init__(self, origin: str, retry_after: float, why: str) -> None:
+        super().__init__(
+            f"requests to {origin} are paused for {retry_after:.3g}s more (the server asked "
+            f"another process to wait); {why}: raised at once, not sent"
+        )
+        self.origin = origin
+        self.retry_after = retry_after
 
 
 class HTTPError(HTTPStatusErrorBase):

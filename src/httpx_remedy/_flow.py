@@ -27,8 +27,11 @@ from ._credentials import (
     parse_token_response,
     require_secure,
     should_refresh,
+    token_from_record,
+    token_record,
     union_scope,
 )
+from ._exceptions import OriginPaused
 from ._http import (
     MAYBE_SENT_ERRORS,
     NOT_SENT_ERRORS,
@@ -46,6 +49,7 @@ from ._http import (
 from ._parse import find_challenge, parse_www_authenticate
 from ._policy import Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
+from ._store import Store
 
 logger = logging.getLogger("httpx_remedy")
 
@@ -76,7 +80,20 @@ class Close:
 
 @dataclass(frozen=True)
 class Sleep:
+    """Wait ``seconds``; a retry's wait is skipped inside ``testing.no_wait()``, a wait for
+    another process (``always``) is not."""
+
     seconds: float
+    always: bool = False
+
+
+@dataclass(frozen=True)
+class StoreOp:
+    """Call ``store.<method>(*args)`` (its async twin in the async transport)."""
+
+    store: Store
+    method: str
+    args: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -95,7 +112,7 @@ class CallSource:
     scope: str | None
 
 
-Command = Send | ReadBody | Close | Sleep | Locked | CallSource
+Command = Send | ReadBody | Close | Sleep | Locked | CallSource | StoreOp
 Flow = Generator[Command, Any, T]
 
 
@@ -107,6 +124,8 @@ class Auth:
     manager: TokenManager
     origins: set[Origin] | None
     step_up: bool
+    #: Where the token is shared with other processes (None: this process only).
+    store: Store | None = None
 
     def wants(self, request: Request, origin: Origin) -> bool:
         """True when the request goes to a bound origin and has no Authorization of its own."""
@@ -132,6 +151,8 @@ class Settings:
     raise_errors: bool
     max_error_body: int
     auth: Auth | None = None
+    #: Where pauses per origin are shared with other processes (None: this process only).
+    store: Store | None = None
     #: The HTTP stack (``httpx`` or ``httpx2``) of the wrapped transport.
     stack: ModuleType = field(default_factory=lambda: stack_of(None))
     #: Secret values to scrub from error messages, for flows that run without ``auth`` (the
@@ -197,6 +218,32 @@ def begin(settings: Settings, request: Request) -> Start:
 
 # deadline -> the last timeouts found to fit it whole (bounded: deadlines are few).
 _fitting_timeouts: dict[float, dict[str, Any]] = {}
+
+
+def wait_for_pause(
+    settings: Settings, request: Request, policy: Retry | None, started: float
+) -> Flow[None]:
+    """Before a first send: wait out a pause another process heard for this origin, or raise
+    :class:`OriginPaused` at once when it is longer than the policy lets a request wait."""
+    store = settings.store
+    assert store is not None
+    origin = origin_text(origin_of(request.url))
+    left = store.paused_for(origin)
+    if left <= 0:
+        return
+    if policy is not None and left > policy.max_retry_after:
+        raise OriginPaused(origin, left, f"more than max_retry_after ({policy.max_retry_after:g}s)")
+    if policy is not None and policy.deadline is not None and left >= policy.deadline:
+        raise OriginPaused(origin, left, f"past the deadline ({policy.deadline:g}s)")
+    logger.info(
+        "waiting %.3gs before %s %s: the origin asked every client to wait",
+        left,
+        request.method,
+        redact_url(request.url),
+    )
+    yield Sleep(left)
+    if policy is not None and policy.deadline is not None:
+        shrink_timeouts(request, policy.deadline - (settings.clock() - started))
 
 
 def shrink_timeouts(request: Request, remaining: float) -> bool:
@@ -297,6 +344,9 @@ def run(
                 delay = delay_requested(status, response.headers, settings.wall_clock())
             if policy is not None:
                 kind = retry_kind(policy, status, code)
+            if settings.store is not None and delay is not None and status in (429, 503):
+                # Tell every process: this origin asked all its clients to wait.
+                yield StoreOp(settings.store, "pause", (origin_text(origin), delay[0]))
 
         # The token fixes first: refresh on invalid_token, step up on insufficient_scope.
         if response is not None and token is not None and settings.auth is not None:
@@ -486,6 +536,18 @@ def authorize(
     token = auth.manager.reusable(rejected, settings.clock(), scope)
     if token is not None:
         return token, False
+    store = auth.store
+    if store is None or scope is not None or not isinstance(auth.source, Grant):
+        return (yield from _fetch_for(settings, rejected, scope))
+    return (yield from _authorize_shared(settings, store, auth.source, rejected))
+
+
+def _fetch_for(
+    settings: Settings, rejected: Token | None, scope: str | None
+) -> Flow[tuple[Token, bool]]:
+    """Fetch a token; a failure for good is remembered, a passing one keeps the current."""
+    auth = settings.auth
+    assert auth is not None
     try:
         token = yield from fetch(settings, scope)
     except Exception as error:
@@ -500,6 +562,71 @@ def authorize(
     if scope is not None and isinstance(auth.source, Grant):
         auth.source.scope = scope
     return auth.manager.store(token), True
+
+
+#: How often a process waiting for another's refresh looks for the new token.
+SHARED_POLL = 0.05
+
+
+def _authorize_shared(
+    settings: Settings, store: Store, source: Grant, rejected: Token | None
+) -> Flow[tuple[Token, bool]]:
+    """Single flight across processes: the token in the store if another process already has
+    a good one; otherwise the store's lock, a last look (a holder may have written just before
+    it let go), one fetch, and a fenced write, so a holder whose lock expired cannot overwrite
+    a newer token. Waiting for a lock lasts no longer than the lock's expiry."""
+    key = source.shared_key
+    lock_key = "lock:" + key
+    give_up = settings.clock() + store.lock_ttl + SHARED_POLL
+    lock: str | None = None
+    while True:
+        shared = yield from _adopt_shared(settings, store, source, key, rejected)
+        if shared is not None:
+            return shared, False
+        lock = cast("str | None", (yield StoreOp(store, "lock", (lock_key,))))
+        if lock is not None or settings.clock() >= give_up:
+            break
+        yield Sleep(SHARED_POLL, always=True)
+    if lock is not None:
+        shared = yield from _adopt_shared(settings, store, source, key, rejected)
+        if shared is not None:
+            yield StoreOp(store, "unlock", (lock_key, lock))
+            return shared, False
+    try:
+        token, fetched = yield from _fetch_for(settings, rejected, None)
+    except Exception:
+        if lock is not None:
+            yield StoreOp(store, "unlock", (lock_key, lock))
+        raise
+    if lock is not None:
+        if fetched:
+            record, ttl = token_record(token, settings.clock(), settings.wall_clock())
+            yield StoreOp(store, "put_fenced", (lock_key, lock, key, record, ttl))
+        yield StoreOp(store, "unlock", (lock_key, lock))
+    return token, fetched
+
+
+def _adopt_shared(
+    settings: Settings, store: Store, source: Grant, key: str, rejected: Token | None
+) -> Flow[Token | None]:
+    """The token another process stored, when it is good to use here; its rotated refresh
+    token is taken either way, so that no process refreshes with a spent one."""
+    auth = settings.auth
+    assert auth is not None
+    record = cast("bytes | None", (yield StoreOp(store, "get", (key,))))
+    found = token_from_record(
+        record, now=settings.clock(), wall_now=settings.wall_clock(), leeway=source.leeway
+    )
+    if found is None:
+        return None
+    token, data = found
+    source.adopt(data)
+    if rejected is not None and token.access_token == rejected.access_token:
+        return None
+    if not token.fresh(settings.clock()):
+        return None
+    logger.debug("using the token another process fetched")
+    return auth.manager.store(token)
 
 
 def fetch(settings: Settings, scope: str | None) -> Flow[Token]:

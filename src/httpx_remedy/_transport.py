@@ -27,10 +27,12 @@ from ._flow import (
     Send,
     Settings,
     Sleep,
+    StoreOp,
     T,
     authorize,
     begin,
     run,
+    wait_for_pause,
 )
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
@@ -57,6 +59,7 @@ from ._http import (
 )
 from ._policy import Attempt, Retry
 from ._redact import redact_url
+from ._store import Store
 
 _DEFAULT: Any = object()
 
@@ -74,7 +77,11 @@ _managers: weakref.WeakKeyDictionary[object, TokenManager] = weakref.WeakKeyDict
 
 
 def _auth(
-    credentials: object, origins: Iterable[str] | None, step_up: bool, is_async: bool
+    credentials: object,
+    origins: Iterable[str] | None,
+    step_up: bool,
+    store: Store | None,
+    is_async: bool,
 ) -> Auth | None:
     """The transport's view of its credentials, with the token state shared per credentials."""
     if credentials is None:
@@ -102,7 +109,9 @@ def _auth(
         for origin in origins:
             require_secure(origin, "access tokens")
             bound.add(origin_of(URL(origin)))
-    return Auth(credentials, manager, bound, bool(step_up))
+    # The credentials' own store first; else the transport's.
+    shared = getattr(credentials, "store", None) if isinstance(credentials, Grant) else None
+    return Auth(credentials, manager, bound, bool(step_up), shared or store)
 
 
 def _settings(
@@ -111,6 +120,7 @@ def _settings(
     max_error_body: int,
     auth: Auth | None,
     transport: object,
+    store: Store | None = None,
 ) -> Settings:
     if retry is _DEFAULT:
         retry = Retry()
@@ -122,7 +132,10 @@ def _settings(
         or (max_error_body < 0)
     ):
         raise ValueError(f"max_error_body must be an int >= 0, not {max_error_body!r}")
+    if store is not None and not isinstance(store, Store):
+        raise TypeError(f"store must be a httpx_remedy.Store, not {store!r}")
     return Settings(
+        store=store,
         retry=retry,
         raise_errors=bool(raise_errors),
         max_error_body=max_error_body,
@@ -166,14 +179,17 @@ class RemedyTransport(BaseTransport):
         credentials: Grant | TokenSource | None = None,
         origins: Iterable[str] | None = None,
         step_up: bool = False,
+        store: Store | None = None,
     ) -> None:
         if transport is not None and not isinstance(transport, BASE_TRANSPORTS):
             raise TypeError(f"transport must be an httpx.BaseTransport, not {transport!r}")
         self._transport: BaseTransport = (
             transport if transport is not None else default_transport(is_async=False)
         )
-        auth = _auth(credentials, origins, step_up, is_async=False)
-        self._settings = _settings(retry, raise_errors, max_error_body, auth, self._transport)
+        auth = _auth(credentials, origins, step_up, store, is_async=False)
+        self._settings = _settings(
+            retry, raise_errors, max_error_body, auth, self._transport, store
+        )
         self._sleep: Callable[[float], None] = time.sleep
 
     @property
@@ -193,6 +209,8 @@ class RemedyTransport(BaseTransport):
         settings = self._settings
         start = begin(settings, request)
         policy, started, auth, _ = start
+        if settings.store is not None:
+            self._drive(wait_for_pause(settings, request, policy, started))
         token = None
         if auth is not None:
             token = auth.manager.current(started)
@@ -236,10 +254,12 @@ class RemedyTransport(BaseTransport):
         if isinstance(command, Close):
             command.response.close()
         elif isinstance(command, Sleep):
-            if command.seconds > 0 and not _policy.waits_disabled():
+            if command.seconds > 0 and (command.always or not _policy.waits_disabled()):
                 self._sleep(command.seconds)
         elif isinstance(command, Locked):
             return self._drive(command)
+        elif isinstance(command, StoreOp):
+            return getattr(command.store, command.method)(*command.args)
         else:
             fetch_token = getattr(command.source, "fetch_token", None)
             if fetch_token is None:
@@ -268,14 +288,17 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         credentials: Grant | TokenSource | AsyncTokenSource | None = None,
         origins: Iterable[str] | None = None,
         step_up: bool = False,
+        store: Store | None = None,
     ) -> None:
         if transport is not None and not isinstance(transport, ASYNC_BASE_TRANSPORTS):
             raise TypeError(f"transport must be an httpx.AsyncBaseTransport, not {transport!r}")
         self._transport: AsyncBaseTransport = (
             transport if transport is not None else default_transport(is_async=True)
         )
-        auth = _auth(credentials, origins, step_up, is_async=True)
-        self._settings = _settings(retry, raise_errors, max_error_body, auth, self._transport)
+        auth = _auth(credentials, origins, step_up, store, is_async=True)
+        self._settings = _settings(
+            retry, raise_errors, max_error_body, auth, self._transport, store
+        )
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
     @property
@@ -295,6 +318,8 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         settings = self._settings
         start = begin(settings, request)
         policy, started, auth, _ = start
+        if settings.store is not None:
+            await self._drive(wait_for_pause(settings, request, policy, started))
         token = None
         if auth is not None:
             token = auth.manager.current(started)
@@ -339,10 +364,12 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         if isinstance(command, Close):
             await command.response.aclose()
         elif isinstance(command, Sleep):
-            if command.seconds > 0 and not _policy.waits_disabled():
+            if command.seconds > 0 and (command.always or not _policy.waits_disabled()):
                 await self._sleep(command.seconds)
         elif isinstance(command, Locked):
             return await self._drive(command)
+        elif isinstance(command, StoreOp):
+            return await getattr(command.store, "a" + command.method)(*command.args)
         else:
             afetch_token = getattr(command.source, "afetch_token", None)
             if afetch_token is not None:

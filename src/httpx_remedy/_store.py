@@ -1,0 +1,400 @@
+"""Where state shared between processes lives: tokens, and pauses per origin.
+
+A :class:`Store` is a small key-value interface with expiry, a lock with a fencing token, and
+"pause this origin until" announcements. :class:`MemoryStore` keeps everything in the process
+(the default behaviour, made explicit); :class:`RedisStore` shares it between every process
+that points at the same Redis, so that a fleet of workers makes one token request when a token
+expires and backs off together when one of them meets a 429.
+
+A store never turns its own fault into a failed request: when Redis is down or slow, the calls
+answer as if nothing were shared (per-process behaviour), one warning is logged, and Redis is
+tried again a few seconds later.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import logging
+import secrets as _secrets
+import threading
+import time
+from typing import Any
+
+import anyio.to_thread
+
+logger = logging.getLogger("httpx_remedy")
+
+__all__ = ["MemoryStore", "RedisStore", "Store"]
+
+
+class Store(abc.ABC):
+    """The interface a shared store implements. Every method is safe to call from any thread;
+    the ``a``-prefixed twins are for async code (asyncio or trio) and never block the loop."""
+
+    #: How long a refresh lock is held at most: a holder that crashed blocks the others for no
+    #: longer than this.
+    lock_ttl: float = 10.0
+
+    @abc.abstractmethod
+    def get(self, key: str) -> bytes | None:
+        """The value stored under ``key``, or None."""
+
+    @abc.abstractmethod
+    def put(self, key: str, value: bytes, ttl: float | None) -> None:
+        """Store ``value`` under ``key`` for ``ttl`` seconds (None: no expiry)."""
+
+    @abc.abstractmethod
+    def lock(self, key: str) -> str | None:
+        """Take the lock ``key`` for at most ``lock_ttl`` seconds: its fencing token, or None
+        when another holder has it."""
+
+    @abc.abstractmethod
+    def put_fenced(self, lock: str, token: str, key: str, value: bytes, ttl: float | None) -> bool:
+        """``put`` only while ``lock`` is still held with ``token``: a writer whose lock expired
+        cannot overwrite what the next holder wrote. True when written."""
+
+    @abc.abstractmethod
+    def unlock(self, key: str, token: str) -> None:
+        """Release the lock ``key`` if ``token`` still holds it."""
+
+    @abc.abstractmethod
+    def pause(self, origin: str, seconds: float) -> None:
+        """Announce that ``origin`` asked every client to wait ``seconds``."""
+
+    @abc.abstractmethod
+    def paused_for(self, origin: str) -> float:
+        """Seconds left of the pause of ``origin`` (0 when none). Called for every request, so
+        it answers from memory."""
+
+    async def aget(self, key: str) -> bytes | None:
+        return await anyio.to_thread.run_sync(self.get, key)
+
+    async def aput(self, key: str, value: bytes, ttl: float | None) -> None:
+        await anyio.to_thread.run_sync(self.put, key, value, ttl)
+
+    async def alock(self, key: str) -> str | None:
+        return await anyio.to_thread.run_sync(self.lock, key)
+
+    async def aput_fenced(
+        self, lock: str, token: str, key: str, value: bytes, ttl: float | None
+    ) -> bool:
+        return await anyio.to_thread.run_sync(self.put_fenced, lock, token, key, value, ttl)
+
+    async def aunlock(self, key: str, token: str) -> None:
+        await anyio.to_thread.run_sync(self.unlock, key, token)
+
+    async def apause(self, origin: str, seconds: float) -> None:
+        await anyio.to_thread.run_sync(self.pause, origin, seconds)
+
+
+class MemoryStore(Store):
+    """Everything in this process: what the library does without a store, as a store."""
+
+    def __init__(self, *, lock_ttl: float = 10.0) -> None:
+        self.lock_ttl = float(lock_ttl)
+        self._guard = threading.Lock()
+        self._values: dict[str, tuple[bytes, float | None]] = {}
+        self._pauses: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+    def get(self, key: str) -> bytes | None:
+        with self._guard:
+            found = self._values.get(key)
+            if found is None:
+                return None
+            value, until = found
+            if until is not None and time.monotonic() >= until:
+                del self._values[key]
+                return None
+            return value
+
+    def put(self, key: str, value: bytes, ttl: float | None) -> None:
+        with self._guard:
+            self._values[key] = (value, None if ttl is None else time.monotonic() + ttl)
+
+    def lock(self, key: str) -> str | None:
+        token = _secrets.token_hex(8)
+        with self._guard:
+            held = self._values.get(key)
+            if held is not None and held[1] is not None and time.monotonic() < held[1]:
+                return None
+            self._values[key] = (token.encode(), time.monotonic() + self.lock_ttl)
+        return token
+
+    def put_fenced(self, lock: str, token: str, key: str, value: bytes, ttl: float | None) -> bool:
+        with self._guard:
+            held = self._values.get(lock)
+            if (
+                held is None
+                or held[0] != token.encode()
+                or (held[1] is not None and time.monotonic() >= held[1])
+            ):
+                return False
+            self._values[key] = (value, None if ttl is None else time.monotonic() + ttl)
+            return True
+
+    def unlock(self, key: str, token: str) -> None:
+        with self._guard:
+            held = self._values.get(key)
+            if held is not None and held[0] == token.encode():
+                del self._values[key]
+
+    def pause(self, origin: str, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        with self._guard:
+            if until > self._pauses.get(origin, 0.0):
+                self._pauses[origin] = until
+
+    def paused_for(self, origin: str) -> float:
+        until = self._pauses.get(origin)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            self._pauses.pop(origin, None)
+            return 0.0
+        return left
+
+
+# Fenced write and unlock must each be one atomic step in Redis: a script checks the lock's
+# value and acts only while it is still ours.
+_PUT_FENCED = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  if ARGV[3] == '' then redis.call('set', KEYS[2], ARGV[2])
+  else redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+  return 1
+end
+return 0
+"""
+_UNLOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore(Store):
+    """State shared through Redis by every process that uses the same ``url`` and ``prefix``.
+
+    Args:
+        url: the Redis URL, e.g. ``redis://127.0.0.1:6379/0``.
+        prefix: put before every key, so several applications can share one Redis.
+        timeout: seconds a Redis call may take before it counts as a fault; kept short, as a
+            slow Redis must not slow requests down.
+        lock_ttl: the longest a refresh lock is held (a crashed holder blocks no longer).
+        retry_in: after a fault, how long the store answers locally before trying Redis again.
+        client: a ready ``redis.Redis`` to use instead of connecting to ``url``.
+
+    Needs redis-py: ``pip install 'httpx-remedy[redis]'``.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "httpx-remedy:",
+        timeout: float = 0.25,
+        lock_ttl: float = 10.0,
+        retry_in: float = 5.0,
+        client: Any = None,
+    ) -> None:
+        try:
+            import redis
+        except ImportError as error:  # pragma: no cover - the extra is installed in tests
+            raise ImportError(
+                "RedisStore needs redis-py: pip install 'httpx-remedy[redis]'"
+            ) from error
+        self.url = url
+        self.prefix = prefix
+        self.lock_ttl = float(lock_ttl)
+        self.retry_in = float(retry_in)
+        self._errors = (redis.RedisError, OSError)
+        self._redis = client or redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self._put_fenced = self._redis.register_script(_PUT_FENCED)
+        self._unlock = self._redis.register_script(_UNLOCK)
+        self._guard = threading.Lock()
+        self._down_until = 0.0
+        self._warned = False
+        self._pauses: dict[str, float] = {}  # origin -> monotonic end, as last heard
+        self._interest: set[str] = set()  # origins this process sends to
+        self._listener: threading.Thread | None = None
+        self._closed = threading.Event()
+        self.local = MemoryStore(lock_ttl=lock_ttl)  # what answers while Redis is away
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
+
+    # -- fault handling ------------------------------------------------------------------------
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _fault(self, error: BaseException) -> None:
+        with self._guard:
+            self._down_until = time.monotonic() + self.retry_in
+            first = not self._warned
+            self._warned = True
+        if first:
+            logger.warning(
+                "Redis at %s is unavailable (%s); sharing is off, each process goes on by "
+                "itself until Redis answers again",
+                self.url,
+                type(error).__name__,
+            )
+
+    def _recovered(self) -> None:
+        if self._warned:
+            with self._guard:
+                self._warned = False
+            logger.warning("Redis at %s answers again; sharing is back on", self.url)
+
+    def _call(self, fallback: Any, method: str, *args: Any) -> Any:
+        if not self._available():
+            return getattr(self.local, method)(*args)
+        try:
+            result = getattr(self, "_redis_" + method)(*args)
+        except self._errors as error:
+            self._fault(error)
+            return getattr(self.local, method)(*args)
+        self._recovered()
+        return result if result is not None or fallback is None else fallback
+
+    # -- the interface -------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        found: bytes | None = self._call(None, "get", key)
+        return found
+
+    def put(self, key: str, value: bytes, ttl: float | None) -> None:
+        self._call(None, "put", key, value, ttl)
+
+    def lock(self, key: str) -> str | None:
+        token: str | None = self._call(None, "lock", key)
+        return token
+
+    def put_fenced(self, lock: str, token: str, key: str, value: bytes, ttl: float | None) -> bool:
+        return bool(self._call(None, "put_fenced", lock, token, key, value, ttl))
+
+    def unlock(self, key: str, token: str) -> None:
+        self._call(None, "unlock", key, token)
+
+    def pause(self, origin: str, seconds: float) -> None:
+        self._remember_pause(origin, seconds)
+        self._call(None, "pause", origin, seconds)
+
+    def paused_for(self, origin: str) -> float:
+        # From memory only: the listener thread keeps it current (it hears announcements as
+        # they are made, and asks Redis about the origins in use once a second, so that a pause
+        # announced before this process subscribed is heard too).
+        if origin not in self._interest:
+            self._interest.add(origin)
+            self._listen()
+        until = self._pauses.get(origin)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            self._pauses.pop(origin, None)
+            return 0.0
+        return left
+
+    def close(self) -> None:
+        """Stop listening for pauses and close the connections."""
+        self._closed.set()
+        self._redis.close()
+
+    # -- Redis ---------------------------------------------------------------------------------
+
+    def _remember_pause(self, origin: str, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        with self._guard:
+            if until > self._pauses.get(origin, 0.0):
+                self._pauses[origin] = until
+
+    def _redis_get(self, key: str) -> bytes | None:
+        value = self._redis.get(self.prefix + key)
+        if isinstance(value, str):
+            return value.encode()
+        return value if isinstance(value, bytes) else None
+
+    def _redis_put(self, key: str, value: bytes, ttl: float | None) -> None:
+        px = None if ttl is None else max(1, int(ttl * 1000))
+        self._redis.set(self.prefix + key, value, px=px)
+
+    def _redis_lock(self, key: str) -> str | None:
+        token = _secrets.token_hex(8)
+        taken = self._redis.set(self.prefix + key, token, nx=True, px=int(self.lock_ttl * 1000))
+        return token if taken else None
+
+    def _redis_put_fenced(
+        self, lock: str, token: str, key: str, value: bytes, ttl: float | None
+    ) -> bool:
+        px = "" if ttl is None else str(max(1, int(ttl * 1000)))
+        return bool(
+            self._put_fenced(keys=[self.prefix + lock, self.prefix + key], args=[token, value, px])
+        )
+
+    def _redis_unlock(self, key: str, token: str) -> None:
+        self._unlock(keys=[self.prefix + key], args=[token])
+
+    def _redis_pause(self, origin: str, seconds: float) -> None:
+        px = max(1, int(seconds * 1000))
+        key = self.prefix + "pause:" + origin
+        # Keep the longest pause: only extend, never shorten, an announced one.
+        current = self._redis.pttl(key)
+        if not (isinstance(current, int) and current >= px):
+            self._redis.set(key, b"1", px=px)
+        self._redis.publish(self.prefix + "pauses", f"{origin} {seconds}")
+
+    def _listen(self) -> None:
+        """Start, once, the thread that hears other processes' pauses as they are announced."""
+        if self._listener is not None:
+            return
+        with self._guard:
+            if self._listener is not None:
+                return
+            self._listener = threading.Thread(
+                target=self._listen_forever, name="httpx-remedy-pauses", daemon=True
+            )
+            self._listener.start()
+
+    def _listen_forever(self) -> None:
+        import redis
+
+        channel = self.prefix + "pauses"
+        listener = redis.Redis.from_url(self.url, socket_connect_timeout=1.0)
+        while not self._closed.is_set():
+            try:
+                pubsub = listener.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                pubsub.subscribe(channel)
+                asked = 0.0
+                while not self._closed.is_set():
+                    if time.monotonic() - asked >= 1.0:
+                        asked = time.monotonic()
+                        self._ask_about_pauses()
+                    message = pubsub.get_message(timeout=0.2)
+                    if message is not None:
+                        self._heard(message.get("data"))
+            except self._errors as error:
+                self._fault(error)
+                self._closed.wait(self.retry_in)
+            except Exception:
+                logger.debug("pause listener error", exc_info=True)
+                self._closed.wait(1.0)
+        listener.close()
+
+    def _ask_about_pauses(self) -> None:
+        for origin in list(self._interest):
+            left = self._redis.pttl(self.prefix + "pause:" + origin)
+            if isinstance(left, int) and left > 0:
+                self._remember_pause(origin, left / 1000)
+
+    def _heard(self, data: object) -> None:
+        text = data.decode() if isinstance(data, bytes) else str(data)
+        origin, _, seconds = text.rpartition(" ")
+        with contextlib.suppress(ValueError):
+            self._remember_pause(origin, float(seconds))
