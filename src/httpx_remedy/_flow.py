@@ -392,13 +392,9 @@ def run(
                     )
                 )
                 set_authorization(request, token.authorization)
-                try:
-                    outcome = cast(Response, (yield Send(request)))
-                except Exception as error:
-                    outcome = error
-                else:
-                    if outcome.status_code < 400:
-                        return outcome
+                outcome = yield from _send_again(request)
+                if not isinstance(outcome, Exception) and outcome.status_code < 400:
+                    return outcome
                 continue
 
         decision = Decision(False)
@@ -437,13 +433,9 @@ def run(
             yield Sleep(decision.wait)
             if policy is not None and policy.deadline is not None:
                 shrink_timeouts(request, policy.deadline - (settings.clock() - started))
-            try:
-                outcome = cast(Response, (yield Send(request)))
-            except Exception as error:
-                outcome = error
-            else:
-                if outcome.status_code < 400:
-                    return outcome
+            outcome = yield from _send_again(request)
+            if not isinstance(outcome, Exception) and outcome.status_code < 400:
+                return outcome
             continue
 
         note = decision.note
@@ -476,6 +468,14 @@ def run(
             stopped=_stopped(note, attempt),
             secrets=_secrets(settings),
         )
+
+
+def _send_again(request: Request) -> Flow[Response | Exception]:
+    """Send once more; a failure is an outcome to judge, not an error to raise."""
+    try:
+        return cast(Response, (yield Send(request)))
+    except Exception as error:
+        return error
 
 
 def _challenge_error(response: Response) -> str | None:

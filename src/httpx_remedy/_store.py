@@ -219,7 +219,6 @@ class RedisStore(Store):
         self._guard = threading.Lock()
         self._down_until = 0.0
         self._warned = False
-        self._pauses: dict[str, float] = {}  # origin -> monotonic end, as last heard
         self._interest: set[str] = set()  # origins this process sends to
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
@@ -293,14 +292,7 @@ class RedisStore(Store):
         if origin not in self._interest:
             self._interest.add(origin)
             self._listen()
-        until = self._pauses.get(origin)
-        if until is None:
-            return 0.0
-        left = until - time.monotonic()
-        if left <= 0:
-            self._pauses.pop(origin, None)
-            return 0.0
-        return left
+        return self.local.paused_for(origin)
 
     def close(self) -> None:
         """Stop listening for pauses and close the connections."""
@@ -310,10 +302,7 @@ class RedisStore(Store):
     # -- Redis ---------------------------------------------------------------------------------
 
     def _remember_pause(self, origin: str, seconds: float) -> None:
-        until = time.monotonic() + seconds
-        with self._guard:
-            if until > self._pauses.get(origin, 0.0):
-                self._pauses[origin] = until
+        self.local.pause(origin, seconds)
 
     def _redis_get(self, key: str) -> bytes | None:
         value = self._redis.get(self.prefix + key)

@@ -114,13 +114,24 @@ def _auth(
     return Auth(credentials, manager, bound, bool(step_up), shared or store)
 
 
+def _wrapped(transport: Any, *, is_async: bool) -> Any:
+    """The transport to wrap, checked; httpx's own when none is given."""
+    kinds = ASYNC_BASE_TRANSPORTS if is_async else BASE_TRANSPORTS
+    if transport is None:
+        return default_transport(is_async=is_async)
+    if not isinstance(transport, kinds):
+        kind = "httpx.AsyncBaseTransport" if is_async else "httpx.BaseTransport"
+        raise TypeError(f"transport must be an {kind}, not {transport!r}")
+    return transport
+
+
 def _settings(
     retry: Retry | None,
     raise_errors: bool,
     max_error_body: int,
-    auth: Auth | None,
     transport: object,
-    store: Store | None = None,
+    store: Store | None,
+    auth: Auth | None,
 ) -> Settings:
     if retry is _DEFAULT:
         retry = Retry()
@@ -181,14 +192,14 @@ class RemedyTransport(BaseTransport):
         step_up: bool = False,
         store: Store | None = None,
     ) -> None:
-        if transport is not None and not isinstance(transport, BASE_TRANSPORTS):
-            raise TypeError(f"transport must be an httpx.BaseTransport, not {transport!r}")
-        self._transport: BaseTransport = (
-            transport if transport is not None else default_transport(is_async=False)
-        )
-        auth = _auth(credentials, origins, step_up, store, is_async=False)
+        self._transport: BaseTransport = _wrapped(transport, is_async=False)
         self._settings = _settings(
-            retry, raise_errors, max_error_body, auth, self._transport, store
+            retry,
+            raise_errors,
+            max_error_body,
+            self._transport,
+            store,
+            _auth(credentials, origins, step_up, store, is_async=False),
         )
         self._sleep: Callable[[float], None] = time.sleep
 
@@ -290,14 +301,14 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         step_up: bool = False,
         store: Store | None = None,
     ) -> None:
-        if transport is not None and not isinstance(transport, ASYNC_BASE_TRANSPORTS):
-            raise TypeError(f"transport must be an httpx.AsyncBaseTransport, not {transport!r}")
-        self._transport: AsyncBaseTransport = (
-            transport if transport is not None else default_transport(is_async=True)
-        )
-        auth = _auth(credentials, origins, step_up, store, is_async=True)
+        self._transport: AsyncBaseTransport = _wrapped(transport, is_async=True)
         self._settings = _settings(
-            retry, raise_errors, max_error_body, auth, self._transport, store
+            retry,
+            raise_errors,
+            max_error_body,
+            self._transport,
+            store,
+            _auth(credentials, origins, step_up, store, is_async=True),
         )
         self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
 
