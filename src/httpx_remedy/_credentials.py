@@ -9,6 +9,7 @@ is needed, so that the sync and async transports only lock and fetch.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import json
@@ -255,6 +256,8 @@ class Grant:
             raise TypeError(f"store must be a httpx_remedy.Store, not {store!r}")
         #: Where the current token is shared with other processes (None: this process only).
         self.store = store
+        #: What else names the token shared in the store (a user id for RefreshToken).
+        self.share_as = ""
         if auth_method is None:
             auth_method = (
                 "private_key_jwt"
@@ -310,7 +313,7 @@ class Grant:
         """The store key of these credentials' token: the token URL, client id and scope,
         hashed (never the secret)."""
         digest = hashlib.sha256(
-            f"{self.token_url}\n{self.client_id}\n{self.scope or ''}".encode()
+            f"{self.token_url}\n{self.client_id}\n{self.scope or ''}\n{self.share_as}".encode()
         ).hexdigest()
         return f"token:{digest[:40]}"
 
@@ -436,7 +439,9 @@ class RefreshToken(Grant):
     ``token`` is the token endpoint's JSON as you stored it (``access_token``,
     ``refresh_token``, ``expires_in`` or ``expires_at``). A rotated refresh token replaces the
     old one; when the server does not rotate, the old one is kept. ``on_token(new_token)`` is
-    called after every change, with the whole token dict, so that you can persist it.
+    called after every change, with the whole token dict, so that you can persist it. With a
+    ``store``, ``share_as`` names whose token it is (a user id), so that processes share one
+    user's token and never mix users.
     """
 
     grant_type = "refresh_token"
@@ -456,6 +461,7 @@ class RefreshToken(Grant):
         extra_params: Mapping[str, str] | None = None,
         leeway: float = LEEWAY,
         store: Store | None = None,
+        share_as: str | None = None,
     ) -> None:
         super().__init__(
             token_url,
@@ -469,6 +475,12 @@ class RefreshToken(Grant):
             leeway=leeway,
             store=store,
         )
+        if store is not None and not share_as:
+            raise ValueError(
+                "a RefreshToken shared through a store needs share_as= (the user the token "
+                "belongs to, e.g. their id): token URL and client id alone would mix users"
+            )
+        self.share_as = share_as or ""
         self.on_token = on_token
         self._lock = threading.Lock()
         self._data: dict[str, Any] = {}
@@ -517,10 +529,16 @@ class RefreshToken(Grant):
         return merged
 
     def adopt(self, data: Mapping[str, Any]) -> None:
-        # A sibling process refreshed: its rotated refresh token is the only valid one now.
-        if isinstance(data.get("refresh_token"), str) and data["refresh_token"]:
-            with self._lock:
-                self._data = dict(data)
+        # A sibling process refreshed: its rotated refresh token is the only valid one now,
+        # and this process's persisted copy must learn it too.
+        refresh = data.get("refresh_token")
+        if not (isinstance(refresh, str) and refresh):
+            return
+        with self._lock:
+            changed = refresh != self._data.get("refresh_token")
+            self._data = dict(data)
+        if changed and self.on_token is not None:
+            self.on_token(dict(data))
 
     def secrets(self) -> tuple[str, ...]:
         with self._lock:
@@ -650,6 +668,9 @@ class TokenManager:
         return found
 
 
+_REFRESH_AT = "httpx_remedy_refresh_at"
+
+
 def token_record(token: Token, now: float, wall_now: float) -> tuple[bytes, float | None]:
     """The token as stored for other processes (its expiry in wall-clock time, as monotonic
     clocks differ between processes), and how long to keep it."""
@@ -661,9 +682,16 @@ def token_record(token: Token, now: float, wall_now: float) -> tuple[bytes, floa
         data["scope"] = token.scope
     ttl = None
     if token.expires_at is not None:
-        ttl = max(token.expires_at - now, 0.001)
-        data["expires_at"] = wall_now + ttl
+        lifetime = max(token.expires_at - now, 0.001)
+        data["expires_at"] = wall_now + lifetime
         data.pop("expires_in", None)
+        # A record with a refresh token is the only place a sibling learns the rotated one:
+        # it must outlive the access token it came with.
+        ttl = None if token.refresh_token else lifetime
+    if token.refresh_at is not None:
+        # The refresh point travels too: read back, the remaining lifetime is not a new token's
+        # lifetime to use half of.
+        data[_REFRESH_AT] = wall_now + (token.refresh_at - now)
     return json.dumps(data).encode(), ttl
 
 
@@ -675,9 +703,13 @@ def token_from_record(
         return None
     try:
         data = json.loads(record)
-        return Token.from_response(data, now=now, wall_now=wall_now, leeway=leeway), data
+        token = Token.from_response(data, now=now, wall_now=wall_now, leeway=leeway)
     except (ValueError, TypeError, AttributeError):
         return None
+    refresh_at = _number(data.pop(_REFRESH_AT, None))
+    if refresh_at is not None and token.refresh_at is not None:
+        token = dataclasses.replace(token, refresh_at=now + (refresh_at - wall_now))
+    return token, data
 
 
 def _covers(granted: str | None, wanted: str) -> bool:

@@ -574,10 +574,13 @@ def _authorize_shared(
     """Single flight across processes: the token in the store if another process already has
     a good one; otherwise the store's lock, a last look (a holder may have written just before
     it let go), one fetch, and a fenced write, so a holder whose lock expired cannot overwrite
-    a newer token. Waiting for a lock lasts no longer than the lock's expiry."""
+    a newer token."""
     key = source.shared_key
     lock_key = "lock:" + key
-    give_up = settings.clock() + store.lock_ttl + SHARED_POLL
+    # A lock outlives its holder by at most lock_ttl, and then the next waiter takes it: waiting
+    # goes on through a crashed holder and a slow successor, up to three lock lifetimes, after
+    # which this process fetches on its own rather than wait forever.
+    give_up = settings.clock() + 3 * store.lock_ttl
     lock: str | None = None
     while True:
         shared = yield from _adopt_shared(settings, store, source, key, rejected)

@@ -23,6 +23,8 @@ from typing import Any
 
 import anyio.to_thread
 
+from ._redact import redact_url
+
 logger = logging.getLogger("httpx_remedy")
 
 __all__ = ["MemoryStore", "RedisStore", "Store"]
@@ -206,7 +208,8 @@ class RedisStore(Store):
             raise ImportError(
                 "RedisStore needs redis-py: pip install 'httpx-remedy[redis]'"
             ) from error
-        self.url = url
+        #: The Redis URL without its password, for messages.
+        self.url = redact_url(url)
         self.prefix = prefix
         self.lock_ttl = float(lock_ttl)
         self.retry_in = float(retry_in)
@@ -249,7 +252,7 @@ class RedisStore(Store):
         if self._warned:
             with self._guard:
                 self._warned = False
-            logger.warning("Redis at %s answers again; sharing is back on", self.url)
+            logger.info("Redis at %s answers again; sharing is back on", self.url)
 
     def _call(self, fallback: Any, method: str, *args: Any) -> Any:
         if not self._available():
@@ -352,13 +355,12 @@ class RedisStore(Store):
             self._listener.start()
 
     def _listen_forever(self) -> None:
-        import redis
-
         channel = self.prefix + "pauses"
-        listener = redis.Redis.from_url(self.url, socket_connect_timeout=1.0)
         while not self._closed.is_set():
             try:
-                pubsub = listener.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                # Its own connection from the client's pool; each wait for a message (0.2 s) is
+                # shorter than the socket timeout, so a quiet channel is not a fault.
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(channel)
                 asked = 0.0
                 while not self._closed.is_set():
@@ -374,7 +376,6 @@ class RedisStore(Store):
             except Exception:
                 logger.debug("pause listener error", exc_info=True)
                 self._closed.wait(1.0)
-        listener.close()
 
     def _ask_about_pauses(self) -> None:
         for origin in list(self._interest):
