@@ -25,7 +25,9 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def main() -> None:
     # 1. From Python: look a code up by status or by OAuth name.
-    entry = remedy.catalog[429]
+    # The catalog is a read-only mapping (a remedy.Catalog) of remedy.Entry rows.
+    assert isinstance(remedy.catalog, remedy.Catalog)
+    entry: remedy.Entry = remedy.catalog[429]
     print("catalog[429]:", entry.title, "->", entry.exception.__name__, "/", entry.remedy)
     print("  fix:", entry.fix)
     grant = remedy.catalog["invalid_grant"]

@@ -91,6 +91,26 @@ def main() -> None:
         print("  3 calls, 0.6 s apart ->", server.token_requests, "token requests,")
         print("  the API answered", seen, "(no 401: refreshed before expiry)")
 
+    # 5. Mistakes caught before or at the first token request, typed (both are RemedyErrors).
+    print("\nmistakes")
+    try:
+        remedy.ClientCredentials("http://auth.example.com/token", "app", "app-secret")
+    except remedy.InsecureTransportError as e:  # a secret over plain http:// to a real host
+        print("  InsecureTransportError:", e)
+
+    # A token_url that is not the token endpoint (a login page answering 200 with HTML).
+    def login_page(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, html="<html><title>Sign in</title></html>")
+
+    wrong = remedy.ClientCredentials("https://auth.example.com/login", "app", "app-secret")
+    transport = remedy.RemedyTransport(httpx.MockTransport(login_page), credentials=wrong)
+    with httpx.Client(transport=transport) as client:
+        try:
+            client.get("https://api.example.com/items")
+        except remedy.TokenResponseError as e:
+            print("  TokenResponseError, a RemedyError:", isinstance(e, remedy.RemedyError))
+            print("  ", e)
+
 
 if __name__ == "__main__":
     main()

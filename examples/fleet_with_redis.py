@@ -2,7 +2,8 @@
 
 Two workers stand for two processes here (each with its own credentials object and its own
 RedisStore, as separate processes would have): they share one token, and a 429 one of them meets
-pauses the other. Starts its own redis-server on 127.0.0.1 (skips when it is not installed).
+pauses the other. Starts its own redis-server on 127.0.0.1; without one, a MemoryStore (the same
+interface, within one process) stands in.
 Run: ``python examples/fleet_with_redis.py``.
 """
 
@@ -56,12 +57,16 @@ def worker(server: OAuthServer, store: remedy.Store, max_retry_after: float) -> 
 
 
 def main() -> None:
+    redis_server = None
+    stores: list[remedy.Store]
     if shutil.which("redis-server") is None:
-        print("skipped: redis-server is not installed")
-        return
-    redis_server, url = start_redis()
-    # One store per process, on the same Redis and prefix.
-    stores = [remedy.RedisStore(url, prefix="example:") for _ in range(2)]
+        # The same interface within one process: both workers share one MemoryStore.
+        print("redis-server is not installed: a MemoryStore stands in for Redis")
+        stores = [remedy.MemoryStore()] * 2
+    else:
+        redis_server, url = start_redis()
+        # One store per process, on the same Redis and prefix.
+        stores = [remedy.RedisStore(url, prefix="example:") for _ in range(2)]
     try:
         with OAuthServer() as server:
             server.add_client("app", "s3cret", scope="read")
@@ -96,9 +101,11 @@ def main() -> None:
                 )
     finally:
         for store in stores:
-            store.close()
-        redis_server.terminate()
-        redis_server.wait()
+            if isinstance(store, remedy.RedisStore):
+                store.close()
+        if redis_server is not None:
+            redis_server.terminate()
+            redis_server.wait()
 
 
 if __name__ == "__main__":

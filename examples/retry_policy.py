@@ -22,6 +22,10 @@ def on_retry(attempt: remedy.Attempt) -> None:
     print("  on_retry:", attempt)
 
 
+# Any callable taking the Attempt record fits the RetryHook protocol.
+hook: remedy.RetryHook = on_retry
+
+
 def main() -> None:
     retry = remedy.Retry(
         max_attempts=4,  # sends per request, the first included
@@ -29,7 +33,10 @@ def main() -> None:
         deadline=10,  # the whole call, every attempt and wait included
         idempotency_keys=True,  # POST/PATCH get an Idempotency-Key, so they can be retried
         wait=tenacity.wait_random_exponential(multiplier=0.05, max=0.2),  # when no Retry-After
-        on_retry=on_retry,
+        # Retries to an origin stay under 10% of its recent first attempts (plus 5): a storm of
+        # failures cannot multiply the traffic. Pass one budget to several transports to pool it.
+        budget=remedy.RetryBudget(ratio=0.1, minimum=5),
+        on_retry=hook,
     )
     with OAuthServer() as server:
         server.add_client("app", "app-secret-0123456789", scope="read write")
@@ -75,5 +82,19 @@ def main() -> None:
             server.clear_failures()
 
 
+def transport_errors() -> None:
+    """A connection refused is retried (the request never left); when the attempts run out,
+    the original httpx error is raised, its history readable with attempts_of()."""
+    policy = remedy.Retry(max_attempts=2, wait=tenacity.wait_fixed(0.05))
+    with httpx.Client(transport=remedy.RemedyTransport(retry=policy)) as client:
+        try:
+            client.get("http://127.0.0.1:9/")  # nothing listens on port 9
+        except httpx.ConnectError as e:
+            print("ConnectError; attempts_of(e):")
+            for attempt in remedy.attempts_of(e):
+                print("  ", attempt)
+
+
 if __name__ == "__main__":
+    transport_errors()
     main()
