@@ -254,7 +254,8 @@ class RedisStore(Store):
                 self._warned = False
             logger.info("Redis at %s answers again; sharing is back on", self.url)
 
-    def _call(self, fallback: Any, method: str, *args: Any) -> Any:
+    def _call(self, method: str, *args: Any) -> Any:
+        """``method`` on Redis; on the local store while Redis is away or when it fails."""
         if not self._available():
             return getattr(self.local, method)(*args)
         try:
@@ -263,30 +264,30 @@ class RedisStore(Store):
             self._fault(error)
             return getattr(self.local, method)(*args)
         self._recovered()
-        return result if result is not None or fallback is None else fallback
+        return result
 
     # -- the interface -------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
-        found: bytes | None = self._call(None, "get", key)
+        found: bytes | None = self._call("get", key)
         return found
 
     def put(self, key: str, value: bytes, ttl: float | None) -> None:
-        self._call(None, "put", key, value, ttl)
+        self._call("put", key, value, ttl)
 
     def lock(self, key: str) -> str | None:
-        token: str | None = self._call(None, "lock", key)
+        token: str | None = self._call("lock", key)
         return token
 
     def put_fenced(self, lock: str, token: str, key: str, value: bytes, ttl: float | None) -> bool:
-        return bool(self._call(None, "put_fenced", lock, token, key, value, ttl))
+        return bool(self._call("put_fenced", lock, token, key, value, ttl))
 
     def unlock(self, key: str, token: str) -> None:
-        self._call(None, "unlock", key, token)
+        self._call("unlock", key, token)
 
     def pause(self, origin: str, seconds: float) -> None:
         self._remember_pause(origin, seconds)
-        self._call(None, "pause", origin, seconds)
+        self._call("pause", origin, seconds)
 
     def paused_for(self, origin: str) -> float:
         # From memory only: the listener thread keeps it current (it hears announcements as
