@@ -609,6 +609,7 @@ class TokenManager:
     def current(self, now: float) -> Token | None:
         """The token to use without asking anyone, or None: the hot path, no lock."""
         token = self.token
+        # Token.fresh(), inlined: this runs for every authorized request.
         if token is not None and (token.refresh_at is None or now < token.refresh_at):
             return token
         return None

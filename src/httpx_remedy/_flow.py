@@ -220,30 +220,31 @@ def begin(settings: Settings, request: Request) -> Start:
 _fitting_timeouts: dict[float, dict[str, Any]] = {}
 
 
-def wait_for_pause(
-    settings: Settings, request: Request, policy: Retry | None, started: float
-) -> Flow[None]:
-    """Before a first send: wait out a pause another process heard for this origin, or raise
-    :class:`OriginPaused` at once when it is longer than the policy lets a request wait."""
+def pause_before_send(settings: Settings, request: Request, policy: Retry | None) -> Sleep | None:
+    """Before a first send: the wait for a pause another process heard for this origin (None
+    when there is none), or :class:`OriginPaused` at once when it is longer than the policy lets
+    a request wait. A plain function, not a flow: it runs for every request of a transport with
+    a store, and nearly always answers None from a dictionary lookup."""
     store = settings.store
     assert store is not None
     origin = origin_text(origin_of(request.url))
     left = store.paused_for(origin)
     if left <= 0:
-        return
+        return None
     if policy is not None and left > policy.max_retry_after:
         raise OriginPaused(origin, left, f"more than max_retry_after ({policy.max_retry_after:g}s)")
-    if policy is not None and policy.deadline is not None and left >= policy.deadline:
-        raise OriginPaused(origin, left, f"past the deadline ({policy.deadline:g}s)")
+    if policy is not None and policy.deadline is not None:
+        if left >= policy.deadline:
+            raise OriginPaused(origin, left, f"past the deadline ({policy.deadline:g}s)")
+        # The wait comes out of the deadline: the first attempt gets what is left after it.
+        shrink_timeouts(request, policy.deadline - left)
     logger.info(
         "waiting %.3gs before %s %s: the origin asked every client to wait",
         left,
         request.method,
         redact_url(request.url),
     )
-    yield Sleep(left)
-    if policy is not None and policy.deadline is not None:
-        shrink_timeouts(request, policy.deadline - (settings.clock() - started))
+    return Sleep(left)
 
 
 def shrink_timeouts(request: Request, remaining: float) -> bool:

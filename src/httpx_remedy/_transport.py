@@ -31,8 +31,8 @@ from ._flow import (
     T,
     authorize,
     begin,
+    pause_before_send,
     run,
-    wait_for_pause,
 )
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
@@ -221,7 +221,9 @@ class RemedyTransport(BaseTransport):
         start = begin(settings, request)
         policy, started, auth, _ = start
         if settings.store is not None:
-            self._drive(wait_for_pause(settings, request, policy, started))
+            pause = pause_before_send(settings, request, policy)
+            if pause is not None:
+                self._execute(pause)
         token = None
         if auth is not None:
             token = auth.manager.current(started)
@@ -330,7 +332,9 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         start = begin(settings, request)
         policy, started, auth, _ = start
         if settings.store is not None:
-            await self._drive(wait_for_pause(settings, request, policy, started))
+            pause = pause_before_send(settings, request, policy)
+            if pause is not None:
+                await self._execute(pause)
         token = None
         if auth is not None:
             token = auth.manager.current(started)
