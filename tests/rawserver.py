@@ -71,6 +71,9 @@ class RawServer:
 
     def stop(self) -> None:
         self.stopping.set()
+        # Closing alone does not wake a thread blocked in accept() (Linux); shutting down does.
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._sock.close()
         with self._lock:
