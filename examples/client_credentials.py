@@ -8,6 +8,8 @@ Run: ``python examples/client_credentials.py``.
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import httpx
@@ -110,6 +112,38 @@ def main() -> None:
         except remedy.TokenResponseError as e:
             print("  TokenResponseError, a RemedyError:", isinstance(e, remedy.RemedyError))
             print("  ", e)
+
+    # 6. A token endpoint that accepts the connection and never answers. The token request
+    # goes out with the client's timeouts (30 s for each one left unset): the request fetching
+    # the token fails with httpx's timeout error, and every request waiting for that token gives
+    # up when its own time is up (its longest timeout, or a deadline you set) with
+    # TokenWaitTimeout. Nothing queues behind a stalled token endpoint for ever.
+    print("\na token endpoint that never answers (timeout=0.5)")
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never accepts
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        creds = remedy.ClientCredentials(url + "/token", "app", "app-secret-0123456789")
+        transport = remedy.RemedyTransport(credentials=creds)
+        with httpx.Client(transport=transport, timeout=0.5) as client:
+            outcomes: dict[str, BaseException] = {}
+
+            def call(who: str) -> None:
+                try:
+                    client.get(url + "/api/items")
+                except (httpx.TimeoutException, remedy.TokenWaitTimeout) as e:
+                    outcomes[who] = e
+
+            fetching = threading.Thread(target=call, args=("fetching",))
+            fetching.start()
+            time.sleep(0.1)  # the first request holds the token fetch; the second waits for it
+            call("waiting")
+            fetching.join()
+    fetched = outcomes["fetching"]
+    print(f"  the request fetching the token: {type(fetched).__name__},", end=" ")
+    print(len(remedy.attempts_of(fetched)), "attempts")
+    waited = outcomes["waiting"]
+    if isinstance(waited, remedy.TokenWaitTimeout):  # it says which limit ran out: waited.cap
+        print(f"  the request waiting for it: TokenWaitTimeout after {waited.waited:.1f}s,", end="")
+        print(" a TimeoutError:", isinstance(waited, TimeoutError))
 
 
 if __name__ == "__main__":

@@ -125,6 +125,7 @@ __all__ = [
     "ServiceUnavailable",
     "SlowDown",
     "TemporarilyUnavailable",
+    "TokenWaitTimeout",
     "TooEarly",
     "TooManyRequests",
     "URITooLong",
@@ -154,6 +155,36 @@ class OriginPaused(RemedyError):
         )
         self.origin = origin
         self.retry_after = retry_after
+
+
+class TokenWaitTimeout(RemedyError, TimeoutError):
+    """A request gave up waiting for the access token another request is fetching (in this
+    process, or in another one sharing the token through a store): its own time ran out first.
+
+    A request waits for another's token fetch at most as long as its own longest timeout
+    (``TOKEN_TIMEOUT``, 30 s, for each one the client leaves unset), and never past a
+    ``Retry(deadline=...)`` you set. The token request itself is sent with those timeouts, so a
+    token endpoint that accepts the connection and never answers fails the request fetching
+    the token with the transport's own timeout error, and every request waiting for it with this
+    one: nothing queues behind a stalled token endpoint for ever.
+
+    Attributes:
+        waited: seconds this request waited.
+        cap: the limit that ran out (its longest timeout, or its deadline), for people.
+        holder: who was fetching the token.
+        attempts: the sends made for this request before it waited (empty when it waited for
+            its first token).
+    """
+
+    def __init__(self, waited: float, cap: str, holder: str, before: str) -> None:
+        super().__init__(
+            f"gave up after {waited:.3g}s waiting for the access token {holder} is fetching: "
+            f"{cap} ran out, {before}; the token endpoint is slow or not answering"
+        )
+        self.waited = waited
+        self.cap = cap
+        self.holder = holder
+        self.attempts: tuple[Attempt, ...] = ()
 
 
 class HTTPError(HTTPStatusErrorBase):

@@ -31,7 +31,7 @@ from ._credentials import (
     token_record,
     union_scope,
 )
-from ._exceptions import OriginPaused
+from ._exceptions import OriginPaused, TokenWaitTimeout
 from ._http import (
     MAYBE_SENT_ERRORS,
     NOT_SENT_ERRORS,
@@ -47,7 +47,7 @@ from ._http import (
     stack_of,
 )
 from ._parse import find_challenge, parse_www_authenticate
-from ._policy import Attempt, Decision, Retry, decide, retry_kind
+from ._policy import NO_RETRY, Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
 from ._store import Store
 
@@ -56,6 +56,11 @@ logger = logging.getLogger("httpx_remedy")
 RETRY_EXTENSION = "remedy.retry"
 #: Marks a request as safe to repeat although its method is not (our own token requests).
 IDEMPOTENT_EXTENSION = "remedy.idempotent"
+#: Seconds a token request may take for each phase (connect, read, write, pool) the client
+#: gives no timeout for (``timeout=None``): a token endpoint that accepts the connection and
+#: never answers must not hold up every request that needs the token for ever.
+TOKEN_TIMEOUT = 30.0
+_TIMEOUT_PHASES = ("connect", "read", "write", "pool")
 
 T = TypeVar("T")
 
@@ -97,11 +102,37 @@ class StoreOp:
 
 
 @dataclass(frozen=True)
+class TokenCall:
+    """The time a token fetch has, inherited from the request that needs the token."""
+
+    #: The token request's timeouts: the request's own, ``TOKEN_TIMEOUT`` for each it lacks.
+    timeouts: dict[str, float]
+    #: When the request's deadline ends (a clock reading), if the user set one; else None.
+    deadline_at: float | None
+    #: When the request stops waiting for another's fetch (a clock reading).
+    wait_until: float
+    #: When the request started waiting (a clock reading).
+    since: float
+    #: The limit behind ``wait_until`` and what the request did before, for the error.
+    cap: str
+    before: str
+
+    def timed_out(self, holder: str, waited: float) -> TokenWaitTimeout:
+        return TokenWaitTimeout(waited, self.cap, holder, self.before)
+
+
+@dataclass(frozen=True)
 class Locked:
-    """Run ``flow`` while holding ``manager``'s lock (the single-flight token fetch)."""
+    """Run ``flow`` while holding ``manager``'s lock (the single-flight token fetch), after
+    waiting at most ``wait`` seconds for it; past that, raise :meth:`timed_out` instead."""
 
     manager: TokenManager
     flow: Generator[Any, Any, Any]
+    wait: float
+    call: TokenCall
+
+    def timed_out(self) -> TokenWaitTimeout:
+        return self.call.timed_out("another request in this process", self.wait)
 
 
 @dataclass(frozen=True)
@@ -200,8 +231,11 @@ def begin(settings: Settings, request: Request) -> Start:
             request.headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
         if policy.budget is not None:
             policy.budget.record_request(origin, started)
-        deadline = policy.deadline
-        if deadline is not None:
+        # Only a deadline the user set bounds the attempts: the default one leaves the client's
+        # timeouts alone (and costs the hot path one attribute read).
+        if policy.shrinks_timeouts:
+            deadline = policy.deadline
+            assert deadline is not None
             timeout = extensions.get("timeout")
             # Nearly every request carries its client's timeouts, which fit the deadline: one
             # dict comparison with the last ones that did replaces checking each value.
@@ -236,8 +270,9 @@ def pause_before_send(settings: Settings, request: Request, policy: Retry | None
     if policy is not None and policy.deadline is not None:
         if left >= policy.deadline:
             raise OriginPaused(origin, left, f"past the deadline ({policy.deadline:g}s)")
-        # The wait comes out of the deadline: the first attempt gets what is left after it.
-        shrink_timeouts(request, policy.deadline - left)
+        if policy.shrinks_timeouts:
+            # The wait comes out of the deadline: the first attempt gets what is left after it.
+            shrink_timeouts(request, policy.deadline - left)
     logger.info(
         "waiting %.3gs before %s %s: the origin asked every client to wait",
         left,
@@ -364,10 +399,33 @@ def run(
                 if body is None:
                     yield Close(response)
                 wanted = scope if isinstance(scope, str) else None
-                token, fetched = cast(
-                    "tuple[Token, bool]",
-                    (yield Locked(settings.auth.manager, authorize(settings, token, wanted))),
+                call = token_call(
+                    settings,
+                    request,
+                    policy,
+                    started,
+                    f"after {status} {code or '(no error code)'} on {request.method} {url}",
                 )
+                try:
+                    token, fetched = cast(
+                        "tuple[Token, bool]", (yield token_lock(settings, call, token, wanted))
+                    )
+                except TokenWaitTimeout as error:
+                    history.append(
+                        Attempt(
+                            attempt,
+                            max_attempts,
+                            request.method,
+                            url,
+                            status,
+                            code,
+                            elapsed,
+                            "raise",
+                            note=f"gave up waiting for another's token fetch: {call.cap} ran out",
+                        )
+                    )
+                    error.attempts = tuple(history)
+                    raise
                 minted = minted or fetched
                 auth_resends += 1
                 logger.info(
@@ -432,7 +490,8 @@ def run(
             if response is not None and body is None:
                 yield Close(response)
             yield Sleep(decision.wait)
-            if policy is not None and policy.deadline is not None:
+            if policy is not None and policy.shrinks_timeouts:
+                assert policy.deadline is not None
                 shrink_timeouts(request, policy.deadline - (settings.clock() - started))
             outcome = yield from _send_again(request)
             if not isinstance(outcome, Exception) and outcome.status_code < 400:
@@ -523,8 +582,49 @@ def _auth_fix(
     return False
 
 
+def token_call(
+    settings: Settings, request: Request, policy: Retry | None, started: float, before: str
+) -> TokenCall:
+    """The time a token fetch for ``request`` has: the token request goes out with the
+    request's own timeouts (``TOKEN_TIMEOUT`` for each it lacks); a deadline the user set
+    shrinks them to the time left, and bounds the token request's retries. Waiting for another
+    request's fetch stops at the request's longest timeout, or at its deadline if sooner."""
+    now = settings.clock()
+    timeouts = dict.fromkeys(_TIMEOUT_PHASES, TOKEN_TIMEOUT)
+    given = request.extensions.get("timeout")
+    if isinstance(given, dict):
+        timeouts.update((phase, value) for phase, value in given.items() if value is not None)
+    longest = max(timeouts.values())
+    wait_until, cap = now + longest, f"its longest timeout ({longest:g}s)"
+    deadline_at = None
+    if policy is not None and policy.shrinks_timeouts:
+        assert policy.deadline is not None
+        deadline_at = started + policy.deadline
+        if deadline_at <= wait_until:
+            wait_until, cap = deadline_at, f"its deadline ({policy.deadline:g}s)"
+    return TokenCall(timeouts, deadline_at, wait_until, now, cap, before)
+
+
+def token_lock(
+    settings: Settings, call: TokenCall, rejected: Token | None, scope: str | None
+) -> Locked:
+    """The single-flight token fetch for one request: :func:`authorize` under the lock, which
+    the request waits for no longer than its time allows."""
+    auth = settings.auth
+    assert auth is not None
+    wait = max(call.wait_until - settings.clock(), 0.0)
+    return Locked(auth.manager, authorize(settings, rejected, scope, call), wait, call)
+
+
+def first_token(settings: Settings, request: Request, start: Start) -> Locked:
+    """The token fetch before a request's first send (none yet, or it is due for refresh)."""
+    policy, started, _, _ = start
+    before = f"before sending {request.method} {redact_url(request.url)}"
+    return token_lock(settings, token_call(settings, request, policy, started, before), None, None)
+
+
 def authorize(
-    settings: Settings, rejected: Token | None, scope: str | None
+    settings: Settings, rejected: Token | None, scope: str | None, call: TokenCall
 ) -> Flow[tuple[Token, bool]]:
     """Under the manager's lock: the token to use, and whether it was fetched just now.
 
@@ -539,18 +639,18 @@ def authorize(
         return token, False
     store = auth.store
     if store is None or scope is not None or not isinstance(auth.source, Grant):
-        return (yield from _fetch_for(settings, rejected, scope))
-    return (yield from _authorize_shared(settings, store, auth.source, rejected))
+        return (yield from _fetch_for(settings, rejected, scope, call))
+    return (yield from _authorize_shared(settings, store, auth.source, rejected, call))
 
 
 def _fetch_for(
-    settings: Settings, rejected: Token | None, scope: str | None
+    settings: Settings, rejected: Token | None, scope: str | None, call: TokenCall
 ) -> Flow[tuple[Token, bool]]:
     """Fetch a token; a failure for good is remembered, a passing one keeps the current."""
     auth = settings.auth
     assert auth is not None
     try:
-        token = yield from fetch(settings, scope)
+        token = yield from fetch(settings, scope, call)
     except Exception as error:
         fallback = auth.manager.failed(error, rejected, settings.clock(), scope)
         if fallback is None:
@@ -570,12 +670,12 @@ SHARED_POLL = 0.05
 
 
 def _authorize_shared(
-    settings: Settings, store: Store, source: Grant, rejected: Token | None
+    settings: Settings, store: Store, source: Grant, rejected: Token | None, call: TokenCall
 ) -> Flow[tuple[Token, bool]]:
     """Single flight across processes: the token in the store if another process already has
     a good one; otherwise the store's lock, a last look (a holder may have written just before
     it let go), one fetch, and a fenced write, so a holder whose lock expired cannot overwrite
-    a newer token."""
+    a newer token. Waiting for another process stops when the request's time is up."""
     key = source.shared_key
     lock_key = "lock:" + key
     # A lock outlives its holder by at most lock_ttl, and then the next waiter takes it: waiting
@@ -588,16 +688,20 @@ def _authorize_shared(
         if shared is not None:
             return shared, False
         lock = cast("str | None", (yield StoreOp(store, "lock", (lock_key,))))
-        if lock is not None or settings.clock() >= give_up:
+        now = settings.clock()
+        if lock is not None or now >= give_up:
             break
-        yield Sleep(SHARED_POLL, always=True)
+        if now >= call.wait_until:
+            holder = "another process (through the shared store)"
+            raise call.timed_out(holder, now - call.since)
+        yield Sleep(min(SHARED_POLL, call.wait_until - now), always=True)
     if lock is not None:
         shared = yield from _adopt_shared(settings, store, source, key, rejected)
         if shared is not None:
             yield StoreOp(store, "unlock", (lock_key, lock))
             return shared, False
     try:
-        token, fetched = yield from _fetch_for(settings, rejected, None)
+        token, fetched = yield from _fetch_for(settings, rejected, None, call)
     except Exception:
         if lock is not None:
             yield StoreOp(store, "unlock", (lock_key, lock))
@@ -633,8 +737,11 @@ def _adopt_shared(
     return auth.manager.store(token)
 
 
-def fetch(settings: Settings, scope: str | None) -> Flow[Token]:
-    """A new token from the source: a token request with the retry policy, or a user call."""
+def fetch(settings: Settings, scope: str | None, call: TokenCall) -> Flow[Token]:
+    """A new token from the source: a token request with the retry policy, or a user call.
+
+    The token request takes the timeouts of the request that needs the token (``call``), and
+    a deadline the user set for that request bounds it too."""
     auth = settings.auth
     assert auth is not None
     source = auth.source
@@ -644,7 +751,10 @@ def fetch(settings: Settings, scope: str | None) -> Flow[Token]:
             return data
         return Token.from_response(data, now=settings.clock(), wall_now=settings.wall_clock())
     request = source.token_request(scope, settings.stack)
-    request.extensions = {**request.extensions, IDEMPOTENT_EXTENSION: True}
+    extensions = {**request.extensions, IDEMPOTENT_EXTENSION: True, "timeout": dict(call.timeouts)}
+    if call.deadline_at is not None:
+        extensions[RETRY_EXTENSION] = _within(settings.retry, call.deadline_at - settings.clock())
+    request.extensions = extensions
     token_settings = replace(settings, raise_errors=True, auth=None, secrets=auth.manager.secrets())
     start = begin(token_settings, request)
     try:
@@ -661,6 +771,17 @@ def fetch(settings: Settings, scope: str | None) -> Flow[Token]:
     return Token.from_response(
         data, now=settings.clock(), wall_now=settings.wall_clock(), leeway=source.leeway
     )
+
+
+def _within(policy: Retry | None, left: float) -> Retry:
+    """The token request's policy when the request that needs the token has ``left`` seconds
+    of a deadline the user set: its attempts shrink, and its retries stop, within them."""
+    left = max(left, 0.001)
+    if policy is None:
+        policy = NO_RETRY
+    elif policy.deadline is not None:
+        left = min(left, policy.deadline)
+    return replace(policy, deadline=left)
 
 
 def _delay_of(details: Details) -> tuple[float, str] | None:

@@ -169,6 +169,20 @@ def _check_number(
         raise ValueError(f"Retry {name} must be a finite number >= {minimum:g}, not {value!r}")
 
 
+class _DefaultDeadline(float):
+    """The default policy's deadline: a float like any other, marked so that :class:`Retry` can
+    tell it from a deadline the user chose (only a chosen one shrinks the attempts' timeouts)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+
+#: The default deadline: bounds how long a call goes on waiting and retrying, and nothing else.
+DEFAULT_DEADLINE: float = _DefaultDeadline(120.0)
+
+
 @dataclass(frozen=True)
 class Retry:
     """The retry policy: what is retried, how long to wait, and where to stop.
@@ -182,8 +196,15 @@ class Retry:
             delay. Default: full-jitter exponential, 0.5 s base, 8 s cap.
         max_retry_after: the longest wait this policy sleeps. A longer server delay is not
             slept: the typed error is raised at once with ``retry_after`` set.
-        deadline: seconds for the whole call, every attempt and wait included; no wait runs past
-            it and each attempt's timeout is shrunk to the time left. None: no deadline.
+        deadline: seconds the call may go on waiting and retrying: no wait runs past it and no
+            retry starts after it. A deadline you pass (``Retry(deadline=30)``) also bounds
+            every attempt: each one's timeouts, the first's included, are shrunk to the time
+            left. The default (120 s) bounds the waits and retries only: the attempts keep your
+            client's own timeouts, so a long poll or a big upload with ``timeout=None`` or
+            ``timeout=300`` goes out as you configured it (an attempt started before the
+            deadline runs on its own timeouts, past it if they are longer). A token request
+            made for the call follows the same rule. ``shrinks_timeouts`` (read-only) is True
+            for a deadline you passed. None: no deadline.
         budget: the :class:`RetryBudget` retries draw from; None turns the budget off.
         idempotency_keys: add an ``Idempotency-Key`` to POST and PATCH requests that lack one,
             the same on every attempt, so that they can be retried safely.
@@ -194,7 +215,10 @@ class Retry:
     statuses: frozenset[int] = RETRYABLE_STATUSES
     wait: WaitStrategy = field(default=DEFAULT_WAIT, compare=False)
     max_retry_after: float = 60.0
-    deadline: float | None = 120.0
+    deadline: float | None = DEFAULT_DEADLINE
+    #: True when ``deadline`` was passed, so that it shrinks each attempt's timeouts (derived,
+    #: not an argument).
+    shrinks_timeouts: bool = field(init=False, default=False)
     budget: RetryBudget | None = field(default=DEFAULT_BUDGET, compare=False)
     idempotency_keys: bool = False
     on_retry: RetryHook | None = field(default=None, compare=False)
@@ -220,6 +244,12 @@ class Retry:
         object.__setattr__(self, "statuses", statuses)
         _check_number("max_retry_after", self.max_retry_after)
         _check_number("deadline", self.deadline, allow_none=True, minimum=0.001)
+        # By type, not identity: a copied or unpickled default policy is still the default.
+        object.__setattr__(
+            self,
+            "shrinks_timeouts",
+            self.deadline is not None and type(self.deadline) is not _DefaultDeadline,
+        )
         if not callable(self.wait):
             raise TypeError(f"Retry wait must be a tenacity wait strategy, not {self.wait!r}")
         if self.budget is not None and not isinstance(self.budget, RetryBudget):

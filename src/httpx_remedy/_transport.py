@@ -29,8 +29,8 @@ from ._flow import (
     Sleep,
     StoreOp,
     T,
-    authorize,
     begin,
+    first_token,
     pause_before_send,
     run,
 )
@@ -228,7 +228,7 @@ class RemedyTransport(BaseTransport):
         if auth is not None:
             token = auth.manager.current(started)
             if token is None:
-                token = self._drive(Locked(auth.manager, authorize(settings, None, None)))[0]
+                token = self._drive(first_token(settings, request, start))[0]
             set_authorization(request, token.authorization)
         try:
             response = self._transport.handle_request(request)
@@ -244,8 +244,14 @@ class RemedyTransport(BaseTransport):
 
     def _drive(self, flow: Flow[T] | Locked) -> T:
         if isinstance(flow, Locked):
-            with flow.manager.sync_lock:
+            lock = flow.manager.sync_lock
+            if not lock.acquire(timeout=flow.wait):
+                flow.flow.close()
+                raise flow.timed_out()
+            try:
                 return self._drive(flow.flow)  # type: ignore[no-any-return]
+            finally:
+                lock.release()
         value: object = None
         failure: Exception | None = None
         while True:
@@ -339,8 +345,7 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         if auth is not None:
             token = auth.manager.current(started)
             if token is None:
-                locked = Locked(auth.manager, authorize(settings, None, None))
-                token = (await self._drive(locked))[0]
+                token = (await self._drive(first_token(settings, request, start)))[0]
             set_authorization(request, token.authorization)
         try:
             response = await self._transport.handle_async_request(request)
@@ -356,8 +361,21 @@ class AsyncRemedyTransport(AsyncBaseTransport):
 
     async def _drive(self, flow: Flow[T] | Locked) -> T:
         if isinstance(flow, Locked):
-            async with flow.manager.async_lock():
+            lock = flow.manager.async_lock()
+            try:
+                lock.acquire_nowait()
+            except anyio.WouldBlock:
+                acquired = False
+                with anyio.move_on_after(flow.wait):
+                    await lock.acquire()
+                    acquired = True
+                if not acquired:
+                    flow.flow.close()
+                    raise flow.timed_out() from None
+            try:
                 return await self._drive(flow.flow)
+            finally:
+                lock.release()
         value: object = None
         failure: Exception | None = None
         while True:
