@@ -25,7 +25,6 @@ from ._credentials import (
     Token,
     TokenManager,
     parse_token_response,
-    require_secure,
     should_refresh,
     token_from_record,
     token_record,
@@ -122,25 +121,31 @@ class Auth:
 
     source: object
     manager: TokenManager
-    origins: set[Origin] | None
+    #: The transport's own ``origins=`` (they win); None: the credentials' own binding, shared
+    #: by every transport that names none (``manager.origins``).
+    origins: frozenset[Origin] | None
     step_up: bool
     #: Where the token is shared with other processes (None: this process only).
     store: Store | None = None
 
     def wants(self, request: Request, origin: Origin) -> bool:
         """True when the request goes to a bound origin and has no Authorization of its own."""
-        if self.origins is None:
-            # Bound on first use: the first request names the API these credentials serve.
-            require_secure(str(request.url), "access tokens")
-            self.origins = {origin}
-            logger.info(
-                "binding credentials to %s (the first origin requested)", origin_text(origin)
-            )
-        if origin not in self.origins:
+        origins = self.origins
+        if origins is None:
+            # Read without a lock once decided (every request); the first decision is taken
+            # under the manager's lock, once for every transport using these credentials.
+            origins = self.manager.origins
+            if origins is None:
+                origins = self.manager.bind(origin, str(request.url))
+        if origin not in origins:
             return False
         own = authorization_of(request)
         # Ours when it is a token we issued (httpx copies it onto a same-origin redirect).
         return own is None or self.manager.issued(own)
+
+    def bound_to(self) -> frozenset[Origin]:
+        """The origins the token goes to from this transport (empty: none bound yet)."""
+        return self.origins if self.origins is not None else self.manager.origins or frozenset()
 
 
 @dataclass(frozen=True)
@@ -444,6 +449,9 @@ def run(
             note = "the token fetched for this request was rejected too; not refreshing again"
         elif token is not None and status == 401 and not replayable:
             note = "the request body is a one-shot stream and cannot be replayed with a new token"
+        elif token is None and status == 401 and settings.auth is not None:
+            unsent = _unsent_token(settings.auth, request, origin)
+            note = f"{note}; {unsent}" if note and unsent else unsent or note
         action = "return" if response is not None and not settings.raise_errors else "raise"
         history.append(
             Attempt(
@@ -477,6 +485,18 @@ def _send_again(request: Request) -> Flow[Response | Exception]:
         return cast(Response, (yield Send(request)))
     except Exception as error:
         return error
+
+
+def _unsent_token(auth: Auth, request: Request, origin: Origin) -> str | None:
+    """Why a 401 came to a request that carried no token of ours: its origin is not one the
+    token is bound to (None when the request carried an Authorization of its own)."""
+    if authorization_of(request) is not None:
+        return None
+    bound = ", ".join(sorted(origin_text(o) for o in auth.bound_to())) or "no origin yet"
+    return (
+        f"no token was sent: the credentials are bound to {bound}; pass "
+        f'origins=[..., "{origin_text(origin)}"] to send it here'
+    )
 
 
 def _challenge_error(response: Response) -> str | None:
