@@ -45,7 +45,7 @@ from ._http import (
     set_authorization,
     stack_of,
 )
-from ._parse import find_challenge, parse_www_authenticate
+from ._parse import Challenge, find_challenge, parse_www_authenticate
 from ._policy import Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
 from ._store import Store
@@ -356,15 +356,7 @@ def run(
 
         # The token fixes first: refresh on invalid_token, step up on insufficient_scope.
         if response is not None and token is not None and settings.auth is not None:
-            scope = _auth_fix(
-                settings.auth,
-                token,
-                status,
-                code,
-                minted,
-                auth_resends,
-                _required_scope(response, details),
-            )
+            scope = _auth_fix(settings.auth, token, response, details, code, minted, auth_resends)
             if scope is not False and replayable:
                 if body is None:
                     yield Close(response)
@@ -449,6 +441,13 @@ def run(
             note = "the token fetched for this request was rejected too; not refreshing again"
         elif token is not None and status == 401 and not replayable:
             note = "the request body is a one-shot stream and cannot be replayed with a new token"
+        elif token is not None and status == 401 and response is not None:
+            schemes = _other_schemes(response, details)
+            if schemes is not None:
+                note = (
+                    f"the server asks for {schemes} authentication, not a Bearer token: "
+                    "a new token would not answer it"
+                )
         elif token is None and status == 401 and settings.auth is not None:
             unsent = _unsent_token(settings.auth, request, origin)
             note = f"{note}; {unsent}" if note and unsent else unsent or note
@@ -507,39 +506,54 @@ def _challenge_error(response: Response) -> str | None:
     return challenge.param("error") if challenge is not None else None
 
 
+def _challenges(response: Response, details: Details | None) -> tuple[Challenge, ...]:
+    if details is not None:
+        return details.challenges
+    return parse_www_authenticate(response.headers.get_list("www-authenticate"))
+
+
 def _required_scope(response: Response, details: Details | None) -> str | None:
     """The scope an ``insufficient_scope`` answer names (challenge first, then body)."""
-    challenges = (
-        details.challenges
-        if details is not None
-        else parse_www_authenticate(response.headers.get_list("www-authenticate"))
-    )
-    challenge = find_challenge(challenges, "Bearer", "DPoP")
+    challenge = find_challenge(_challenges(response, details), "Bearer", "DPoP")
     found = challenge.param("scope") if challenge is not None else None
     return found or (details.scope_hint if details is not None else None)
+
+
+def _other_schemes(response: Response, details: Details | None) -> str | None:
+    """The schemes a 401 challenges for when none takes a token (``Basic``, ``Negotiate``):
+    a new Bearer token cannot answer them. None when a challenge is Bearer or DPoP, or when
+    there is no challenge at all (a bare 401 is taken as a rejected token)."""
+    challenges = _challenges(response, details)
+    if not challenges or find_challenge(challenges, "Bearer", "DPoP") is not None:
+        return None
+    return ", ".join(dict.fromkeys(c.scheme for c in challenges))
 
 
 def _auth_fix(
     auth: Auth,
     token: Token,
-    status: int | None,
+    response: Response,
+    details: Details | None,
     code: str | None,
     minted: bool,
     resends: int,
-    required: str | None,
 ) -> str | bool:
     """Which token fix applies: True (a new token), a scope string (step up), or False.
 
     At most two resends per request for the token's sake, and never another fetch once a token
-    fetched for this very request was rejected: no loop, ever.
+    fetched for this very request was rejected: no loop, ever. A 401 whose challenges all ask
+    for something else than a token (``Basic``, ``Negotiate``) is not refreshed.
     """
     if resends >= 2 or minted:
         return False
-    if status == 401 and should_refresh(code):
-        return True
-    if status == 403 and code == "insufficient_scope" and auth.step_up and required:
-        # Ask for the scope the server names on top of what we hold.
-        return union_scope(token.scope or getattr(auth.source, "scope", None), required)
+    status = response.status_code
+    if status == 401:
+        return should_refresh(code) and _other_schemes(response, details) is None
+    if status == 403 and code == "insufficient_scope" and auth.step_up:
+        required = _required_scope(response, details)
+        if required:
+            # Ask for the scope the server names on top of what we hold.
+            return union_scope(token.scope or getattr(auth.source, "scope", None), required)
     return False
 
 
