@@ -71,6 +71,10 @@ class RawServer:
 
     def stop(self) -> None:
         self.stopping.set()
+        # Closing a listening socket does not wake a thread blocked in accept() (Linux);
+        # shutting it down does.
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._sock.close()
         with self._lock:

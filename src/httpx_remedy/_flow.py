@@ -31,6 +31,7 @@ from ._credentials import (
     union_scope,
 )
 from ._exceptions import OriginPaused
+from ._hooks import call_hook
 from ._http import (
     MAYBE_SENT_ERRORS,
     NOT_SENT_ERRORS,
@@ -351,8 +352,14 @@ def run(
             if policy is not None:
                 kind = retry_kind(policy, status, code)
             if settings.store is not None and delay is not None and status in (429, 503):
-                # Tell every process: this origin asked all its clients to wait.
-                yield StoreOp(settings.store, "pause", (origin_text(origin), delay[0]))
+                # Tell every process: this origin asked all its clients to wait. A store is user
+                # code too: should it raise, the response is closed first.
+                try:
+                    yield StoreOp(settings.store, "pause", (origin_text(origin), delay[0]))
+                except Exception:
+                    if body is None:
+                        yield Close(response)
+                    raise
 
         # The token fixes first: refresh on invalid_token, step up on insufficient_scope.
         if response is not None and token is not None and settings.auth is not None:
@@ -425,9 +432,10 @@ def run(
                 decision.wait_reason,
             )
             history.append(record)
-            _announce(record, policy)
             if response is not None and body is None:
+                # Before any user code runs: a hook that blocks must not hold the connection.
                 yield Close(response)
+            _announce(record, policy, now)
             yield Sleep(decision.wait)
             if policy is not None and policy.deadline is not None:
                 shrink_timeouts(request, policy.deadline - (settings.clock() - started))
@@ -711,8 +719,8 @@ def _stopped(note: str | None, attempt: int) -> str | None:
     return f"gave up after {attempt} attempts: {note}"
 
 
-def _announce(record: Attempt, policy: Retry | None) -> None:
-    """The one log line per retry, and the user's hook."""
+def _announce(record: Attempt, policy: Retry | None, now: float) -> None:
+    """The one log line per retry, and the user's hook (which never breaks the request)."""
     logger.info(
         "retrying %s %s after %s in %.3gs (%s), attempt %d of %d",
         record.method,
@@ -724,4 +732,4 @@ def _announce(record: Attempt, policy: Retry | None) -> None:
         record.max_attempts,
     )
     if policy is not None and policy.on_retry is not None:
-        policy.on_retry(record)
+        call_hook("on_retry", policy.on_retry, record, now)
