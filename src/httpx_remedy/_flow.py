@@ -352,10 +352,13 @@ def run(
             if policy is not None:
                 kind = retry_kind(policy, status, code)
             if settings.store is not None and delay is not None and status in (429, 503):
-                # Tell every process: this origin asked all its clients to wait. A store is user
-                # code too: should it raise, the response is closed first.
+                # Tell every process: this origin asked all its clients to wait; no longer than
+                # this policy would wait itself (a delay it would not wait is not a pause to
+                # impose on others). A store is user code too: should it raise, the response
+                # is closed first.
+                pause = delay[0] if policy is None else min(delay[0], policy.max_retry_after)
                 try:
-                    yield StoreOp(settings.store, "pause", (origin_text(origin), delay[0]))
+                    yield StoreOp(settings.store, "pause", (origin_text(origin), pause))
                 except Exception:
                     if body is None:
                         yield Close(response)
