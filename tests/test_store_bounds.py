@@ -100,6 +100,23 @@ def test_max_pause_is_checked(value: Any, redis_server: RedisServer) -> None:
         RedisStore(redis_server.url, max_pause=value)
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("poll_every", 0),
+        ("poll_every", math.nan),
+        ("forget_after", -1),
+        ("forget_after", True),
+        ("max_origins", 0),
+        ("max_origins", 1.5),
+        ("max_origins", True),
+    ],
+)
+def test_polling_knobs_are_checked(name: str, value: Any, redis_server: RedisServer) -> None:
+    with pytest.raises(ValueError, match=name):
+        RedisStore(redis_server.url, **{name: value})
+
+
 def test_max_pause_zero_turns_shared_pauses_off() -> None:
     store = MemoryStore(max_pause=0)
     store.pause(ORIGIN, 30)
