@@ -152,6 +152,16 @@ def test_explicit_origins_apply_to_their_own_transport_only() -> None:
     assert creds.manager.origins == frozenset({("https", "other.example.com", None)})
 
 
+def test_origins_may_be_any_iterable() -> None:
+    fake = FakeAS()
+    transport = remedy.RemedyTransport(
+        httpx.MockTransport(fake), credentials=cc(), origins=(o for o in [API, FILES])
+    )
+    with httpx.Client(transport=transport) as client:
+        assert client.get(FILES + "/f").json()["token"] == "access-1"
+        assert client.get(API + "/items").json()["token"] == "access-1"
+
+
 def test_once_bound_a_request_takes_no_lock() -> None:
     """The binding is read without a lock: the lock is taken once, to bind."""
     fake = FakeAS()

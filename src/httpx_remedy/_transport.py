@@ -104,11 +104,10 @@ def _auth(
         )
     bound: frozenset[Origin] | None = None
     if origins is not None:
-        if isinstance(origins, str):
-            origins = [origins]
-        for origin in origins:
+        named = [origins] if isinstance(origins, str) else list(origins)
+        for origin in named:
             require_secure(origin, "access tokens")
-        bound = frozenset(origin_of(URL(origin)) for origin in origins)
+        bound = frozenset(origin_of(URL(origin)) for origin in named)
     # The credentials' own store first; else the transport's.
     shared = getattr(credentials, "store", None) if isinstance(credentials, Grant) else None
     return Auth(credentials, manager, bound, bool(step_up), shared or store)
