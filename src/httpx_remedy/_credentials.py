@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import ipaddress
 import json
+import logging
 import random
 import threading
 import time
@@ -34,8 +35,10 @@ with warnings.catch_warnings():
 from ._catalog import Remedy, catalog
 from ._classify import build_error, describe
 from ._exceptions import HTTPError, RemedyError
-from ._http import Request, Response, buffered, new_request, stack_of
+from ._http import Origin, Request, Response, buffered, new_request, origin_text, stack_of
 from ._store import Store
+
+logger = logging.getLogger("httpx_remedy")
 
 __all__ = [
     "AsyncTokenSource",
@@ -584,9 +587,9 @@ class TokenManager:
     """The current token of one credentials object, shared by every transport that uses it.
 
     It decides (no I/O): whether a request can use the current token, whether a rejected token
-    was already replaced, what to remember after a failure. The transports hold its lock while
-    they fetch, so that however many threads or tasks find the token expired at once, exactly
-    one token request is made.
+    was already replaced, what to remember after a failure, and where the token may go when a
+    transport names no origins. The transports hold its lock while they fetch, so that however
+    many threads or tasks find the token expired at once, exactly one token request is made.
     """
 
     def __init__(self, source: object) -> None:
@@ -596,6 +599,29 @@ class TokenManager:
         self.sync_lock = threading.Lock()
         self._async_lock: anyio.lowlevel.RunVar[anyio.Lock] = anyio.lowlevel.RunVar("lock")
         self._issued: tuple[str, ...] = ()
+        #: Where the token may go for every transport given no ``origins=``: decided once per
+        #: credentials object, by the first request any of those transports sends (None until
+        #: then). Read without a lock; written once, under ``_bind_lock``.
+        self.origins: frozenset[Origin] | None = None
+        self._bind_lock = threading.Lock()
+
+    def bind(self, origin: Origin, url: str) -> frozenset[Origin]:
+        """The origins the token is bound to, binding it to ``origin`` (the origin of ``url``)
+        when nothing is bound yet.
+
+        One decision, under a lock: two first requests to two hosts at once, from two threads
+        or through two mounts, cannot both get the token. Plain ``http://`` to a host that is
+        not loopback is refused, and binds nothing.
+        """
+        with self._bind_lock:
+            if self.origins is None:
+                require_secure(url, "access tokens")
+                self.origins = frozenset((origin,))
+                logger.info(
+                    "binding credentials to %s (the first origin requested with them)",
+                    origin_text(origin),
+                )
+            return self.origins
 
     def async_lock(self) -> anyio.Lock:
         """A lock for the running event loop (an anyio lock cannot cross event loops)."""

@@ -25,13 +25,13 @@ from ._credentials import (
     Token,
     TokenManager,
     parse_token_response,
-    require_secure,
     should_refresh,
     token_from_record,
     token_record,
     union_scope,
 )
 from ._exceptions import OriginPaused, TokenWaitTimeout
+from ._hooks import call_hook
 from ._http import (
     MAYBE_SENT_ERRORS,
     NOT_SENT_ERRORS,
@@ -46,7 +46,7 @@ from ._http import (
     set_authorization,
     stack_of,
 )
-from ._parse import find_challenge, parse_www_authenticate
+from ._parse import Challenge, find_challenge, parse_www_authenticate
 from ._policy import NO_RETRY, Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
 from ._store import Store
@@ -153,25 +153,31 @@ class Auth:
 
     source: object
     manager: TokenManager
-    origins: set[Origin] | None
+    #: The transport's own ``origins=`` (they win); None: the credentials' own binding, shared
+    #: by every transport that names none (``manager.origins``).
+    origins: frozenset[Origin] | None
     step_up: bool
     #: Where the token is shared with other processes (None: this process only).
     store: Store | None = None
 
     def wants(self, request: Request, origin: Origin) -> bool:
         """True when the request goes to a bound origin and has no Authorization of its own."""
-        if self.origins is None:
-            # Bound on first use: the first request names the API these credentials serve.
-            require_secure(str(request.url), "access tokens")
-            self.origins = {origin}
-            logger.info(
-                "binding credentials to %s (the first origin requested)", origin_text(origin)
-            )
-        if origin not in self.origins:
+        origins = self.origins
+        if origins is None:
+            # Read without a lock once decided (every request); the first decision is taken
+            # under the manager's lock, once for every transport using these credentials.
+            origins = self.manager.origins
+            if origins is None:
+                origins = self.manager.bind(origin, str(request.url))
+        if origin not in origins:
             return False
         own = authorization_of(request)
         # Ours when it is a token we issued (httpx copies it onto a same-origin redirect).
         return own is None or self.manager.issued(own)
+
+    def bound_to(self) -> frozenset[Origin]:
+        """The origins the token goes to from this transport (empty: none bound yet)."""
+        return self.origins if self.origins is not None else self.manager.origins or frozenset()
 
 
 @dataclass(frozen=True)
@@ -381,20 +387,21 @@ def run(
             if policy is not None:
                 kind = retry_kind(policy, status, code)
             if settings.store is not None and delay is not None and status in (429, 503):
-                # Tell every process: this origin asked all its clients to wait.
-                yield StoreOp(settings.store, "pause", (origin_text(origin), delay[0]))
+                # Tell every process: this origin asked all its clients to wait; no longer than
+                # this policy would wait itself (a delay it would not wait is not a pause to
+                # impose on others). A store is user code too: should it raise, the response
+                # is closed first.
+                pause = delay[0] if policy is None else min(delay[0], policy.max_retry_after)
+                try:
+                    yield StoreOp(settings.store, "pause", (origin_text(origin), pause))
+                except Exception:
+                    if body is None:
+                        yield Close(response)
+                    raise
 
         # The token fixes first: refresh on invalid_token, step up on insufficient_scope.
         if response is not None and token is not None and settings.auth is not None:
-            scope = _auth_fix(
-                settings.auth,
-                token,
-                status,
-                code,
-                minted,
-                auth_resends,
-                _required_scope(response, details),
-            )
+            scope = _auth_fix(settings.auth, token, response, details, code, minted, auth_resends)
             if scope is not False and replayable:
                 if body is None:
                     yield Close(response)
@@ -486,9 +493,10 @@ def run(
                 decision.wait_reason,
             )
             history.append(record)
-            _announce(record, policy)
             if response is not None and body is None:
+                # Before any user code runs: a hook that blocks must not hold the connection.
                 yield Close(response)
+            _announce(record, policy, now)
             yield Sleep(decision.wait)
             if policy is not None and policy.shrinks_timeouts:
                 assert policy.deadline is not None
@@ -503,6 +511,16 @@ def run(
             note = "the token fetched for this request was rejected too; not refreshing again"
         elif token is not None and status == 401 and not replayable:
             note = "the request body is a one-shot stream and cannot be replayed with a new token"
+        elif token is not None and status == 401 and response is not None:
+            schemes = _other_schemes(response, details)
+            if schemes is not None:
+                note = (
+                    f"the server asks for {schemes} authentication, not a Bearer token: "
+                    "a new token would not answer it"
+                )
+        elif token is None and status == 401 and settings.auth is not None:
+            unsent = _unsent_token(settings.auth, request, origin)
+            note = f"{note}; {unsent}" if note and unsent else unsent or note
         action = "return" if response is not None and not settings.raise_errors else "raise"
         history.append(
             Attempt(
@@ -538,6 +556,18 @@ def _send_again(request: Request) -> Flow[Response | Exception]:
         return error
 
 
+def _unsent_token(auth: Auth, request: Request, origin: Origin) -> str | None:
+    """Why a 401 came to a request that carried no token of ours: its origin is not one the
+    token is bound to (None when the request carried an Authorization of its own)."""
+    if authorization_of(request) is not None:
+        return None
+    bound = ", ".join(sorted(origin_text(o) for o in auth.bound_to())) or "no origin yet"
+    return (
+        f"no token was sent: the credentials are bound to {bound}; pass "
+        f'origins=[..., "{origin_text(origin)}"] to send it here'
+    )
+
+
 def _challenge_error(response: Response) -> str | None:
     values = response.headers.get_list("www-authenticate")
     if not values:
@@ -546,39 +576,54 @@ def _challenge_error(response: Response) -> str | None:
     return challenge.param("error") if challenge is not None else None
 
 
+def _challenges(response: Response, details: Details | None) -> tuple[Challenge, ...]:
+    if details is not None:
+        return details.challenges
+    return parse_www_authenticate(response.headers.get_list("www-authenticate"))
+
+
 def _required_scope(response: Response, details: Details | None) -> str | None:
     """The scope an ``insufficient_scope`` answer names (challenge first, then body)."""
-    challenges = (
-        details.challenges
-        if details is not None
-        else parse_www_authenticate(response.headers.get_list("www-authenticate"))
-    )
-    challenge = find_challenge(challenges, "Bearer", "DPoP")
+    challenge = find_challenge(_challenges(response, details), "Bearer", "DPoP")
     found = challenge.param("scope") if challenge is not None else None
     return found or (details.scope_hint if details is not None else None)
+
+
+def _other_schemes(response: Response, details: Details | None) -> str | None:
+    """The schemes a 401 challenges for when none takes a token (``Basic``, ``Negotiate``):
+    a new Bearer token cannot answer them. None when a challenge is Bearer or DPoP, or when
+    there is no challenge at all (a bare 401 is taken as a rejected token)."""
+    challenges = _challenges(response, details)
+    if not challenges or find_challenge(challenges, "Bearer", "DPoP") is not None:
+        return None
+    return ", ".join(dict.fromkeys(c.scheme for c in challenges))
 
 
 def _auth_fix(
     auth: Auth,
     token: Token,
-    status: int | None,
+    response: Response,
+    details: Details | None,
     code: str | None,
     minted: bool,
     resends: int,
-    required: str | None,
 ) -> str | bool:
     """Which token fix applies: True (a new token), a scope string (step up), or False.
 
     At most two resends per request for the token's sake, and never another fetch once a token
-    fetched for this very request was rejected: no loop, ever.
+    fetched for this very request was rejected: no loop, ever. A 401 whose challenges all ask
+    for something else than a token (``Basic``, ``Negotiate``) is not refreshed.
     """
     if resends >= 2 or minted:
         return False
-    if status == 401 and should_refresh(code):
-        return True
-    if status == 403 and code == "insufficient_scope" and auth.step_up and required:
-        # Ask for the scope the server names on top of what we hold.
-        return union_scope(token.scope or getattr(auth.source, "scope", None), required)
+    status = response.status_code
+    if status == 401:
+        return should_refresh(code) and _other_schemes(response, details) is None
+    if status == 403 and code == "insufficient_scope" and auth.step_up:
+        required = _required_scope(response, details)
+        if required:
+            # Ask for the scope the server names on top of what we hold.
+            return union_scope(token.scope or getattr(auth.source, "scope", None), required)
     return False
 
 
@@ -798,8 +843,8 @@ def _stopped(note: str | None, attempt: int) -> str | None:
     return f"gave up after {attempt} attempts: {note}"
 
 
-def _announce(record: Attempt, policy: Retry | None) -> None:
-    """The one log line per retry, and the user's hook."""
+def _announce(record: Attempt, policy: Retry | None, now: float) -> None:
+    """The one log line per retry, and the user's hook (which never breaks the request)."""
     logger.info(
         "retrying %s %s after %s in %.3gs (%s), attempt %d of %d",
         record.method,
@@ -811,4 +856,4 @@ def _announce(record: Attempt, policy: Retry | None) -> None:
         record.max_attempts,
     )
     if policy is not None and policy.on_retry is not None:
-        policy.on_retry(record)
+        call_hook("on_retry", policy.on_retry, record, now)

@@ -208,7 +208,10 @@ class Retry:
         budget: the :class:`RetryBudget` retries draw from; None turns the budget off.
         idempotency_keys: add an ``Idempotency-Key`` to POST and PATCH requests that lack one,
             the same on every attempt, so that they can be retried safely.
-        on_retry: called with the :class:`Attempt` record before each retry's wait.
+        on_retry: called with the :class:`Attempt` record before each retry's wait, after the
+            failed response was closed (its connection is back in the pool). A hook that raises
+            never breaks the request: its exception is logged as a WARNING, with the traceback,
+            on the ``httpx_remedy`` logger (at most once a minute per hook) and ignored.
     """
 
     max_attempts: int = 3

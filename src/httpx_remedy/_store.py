@@ -9,6 +9,10 @@ expires and backs off together when one of them meets a 429.
 A store never turns its own fault into a failed request: when Redis is down or slow, the calls
 answer as if nothing were shared (per-process behaviour), one warning is logged, and Redis is
 tried again a few seconds later.
+
+A shared pause is capped (``max_pause``, five minutes by default) when it is announced, heard or
+read back, so that one answer with ``Retry-After: 31536000``, another process configured
+differently or a key left over from an earlier run cannot stop a fleet for long.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
+import math
 import secrets as _secrets
 import threading
 import time
@@ -29,6 +34,19 @@ logger = logging.getLogger("httpx_remedy")
 
 __all__ = ["MemoryStore", "RedisStore", "Store"]
 
+#: The default of ``Store.max_pause``: five minutes.
+DEFAULT_MAX_PAUSE = 300.0
+# More pauses than this in a MemoryStore, and the expired ones are dropped on the next pause.
+_PRUNE_PAUSES_AT = 1024
+
+
+def _check_max_pause(value: float) -> float:
+    if isinstance(value, bool) or not (
+        isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
+    ):
+        raise ValueError(f"max_pause must be a finite number of seconds >= 0, not {value!r}")
+    return float(value)
+
 
 class Store(abc.ABC):
     """The interface a shared store implements. Every method is safe to call from any thread;
@@ -37,6 +55,11 @@ class Store(abc.ABC):
     #: How long a refresh lock is held at most: a holder that crashed blocks the others for no
     #: longer than this.
     lock_ttl: float = 10.0
+    #: The longest pause a store keeps, in seconds: a longer announcement is cut to this when it
+    #: is made, heard or read back. Long enough for a real rate-limit window (a per-minute
+    #: quota, a short maintenance), short enough that one wrong answer cannot stop a fleet for
+    #: long; a request whose policy would not wait that long raises ``OriginPaused`` at once.
+    max_pause: float = DEFAULT_MAX_PAUSE
 
     @abc.abstractmethod
     def get(self, key: str) -> bytes | None:
@@ -62,7 +85,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def pause(self, origin: str, seconds: float) -> None:
-        """Announce that ``origin`` asked every client to wait ``seconds``."""
+        """Announce that ``origin`` asked every client to wait ``seconds`` (at most
+        ``max_pause``: see :meth:`pause_length`)."""
+
+    def pause_length(self, seconds: float) -> float:
+        """How long a pause announced for ``seconds`` lasts here: capped at ``max_pause``,
+        0 for a negative or NaN value."""
+        if not seconds > 0:
+            return 0.0
+        return min(float(seconds), self.max_pause)
 
     @abc.abstractmethod
     def paused_for(self, origin: str) -> float:
@@ -91,10 +122,16 @@ class Store(abc.ABC):
 
 
 class MemoryStore(Store):
-    """Everything in this process: what the library does without a store, as a store."""
+    """Everything in this process: what the library does without a store, as a store.
 
-    def __init__(self, *, lock_ttl: float = 10.0) -> None:
+    Args:
+        lock_ttl: the longest a refresh lock is held.
+        max_pause: the longest pause kept, in seconds (see :attr:`Store.max_pause`).
+    """
+
+    def __init__(self, *, lock_ttl: float = 10.0, max_pause: float = DEFAULT_MAX_PAUSE) -> None:
         self.lock_ttl = float(lock_ttl)
+        self.max_pause = _check_max_pause(max_pause)
         self._guard = threading.Lock()
         self._values: dict[str, tuple[bytes, float | None]] = {}
         self._pauses: dict[str, float] = {}
@@ -145,9 +182,16 @@ class MemoryStore(Store):
                 del self._values[key]
 
     def pause(self, origin: str, seconds: float) -> None:
-        until = time.monotonic() + seconds
+        seconds = self.pause_length(seconds)
+        if seconds <= 0:
+            return
+        now = time.monotonic()
+        until = now + seconds
         with self._guard:
             if until > self._pauses.get(origin, 0.0):
+                if origin not in self._pauses and len(self._pauses) >= _PRUNE_PAUSES_AT:
+                    # Pauses heard for origins never asked about are only dropped here.
+                    self._pauses = {o: u for o, u in self._pauses.items() if u > now}
                 self._pauses[origin] = until
 
     def paused_for(self, origin: str) -> float:
@@ -188,6 +232,18 @@ class RedisStore(Store):
         lock_ttl: the longest a refresh lock is held (a crashed holder blocks no longer).
         retry_in: after a fault, how long the store answers locally before trying Redis again.
         client: a ready ``redis.Redis`` to use instead of connecting to ``url``.
+        max_pause: the longest pause kept, in seconds (see :attr:`Store.max_pause`): applied to
+            what this process announces and writes, to what it hears from other processes, and
+            to a pause key it reads back (a longer key, left by another configuration or an
+            earlier run, is cut to this in Redis too).
+        poll_every: how often the listener asks Redis about the pauses of the origins in use
+            (so that a pause announced before this process subscribed is heard too): one round
+            trip, however many origins.
+        forget_after: an origin not requested for this long is no longer asked about.
+        max_origins: the most origins asked about, the most recently requested kept.
+
+    A process that sends nothing sends nothing to Redis either, once its origins are forgotten.
+    Pauses announced by others are still heard, over pub/sub.
 
     Needs redis-py: ``pip install 'httpx-remedy[redis]'``.
     """
@@ -201,6 +257,10 @@ class RedisStore(Store):
         lock_ttl: float = 10.0,
         retry_in: float = 5.0,
         client: Any = None,
+        max_pause: float = DEFAULT_MAX_PAUSE,
+        poll_every: float = 1.0,
+        forget_after: float = 60.0,
+        max_origins: int = 256,
     ) -> None:
         try:
             import redis
@@ -213,6 +273,17 @@ class RedisStore(Store):
         self.prefix = prefix
         self.lock_ttl = float(lock_ttl)
         self.retry_in = float(retry_in)
+        self.max_pause = _check_max_pause(max_pause)
+        for name, value in (("poll_every", poll_every), ("forget_after", forget_after)):
+            if isinstance(value, bool) or not (
+                isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+            ):
+                raise ValueError(f"{name} must be a finite number of seconds > 0, not {value!r}")
+        if isinstance(max_origins, bool) or not (isinstance(max_origins, int) and max_origins > 0):
+            raise ValueError(f"max_origins must be an int > 0, not {max_origins!r}")
+        self.poll_every = float(poll_every)
+        self.forget_after = float(forget_after)
+        self.max_origins = max_origins
         self._errors = (redis.RedisError, OSError)
         self._redis = client or redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout
@@ -222,10 +293,16 @@ class RedisStore(Store):
         self._guard = threading.Lock()
         self._down_until = 0.0
         self._warned = False
-        self._interest: set[str] = set()  # origins this process sends to
+        # Origins requested since the listener last looked (the hot path only adds to it).
+        self._used: set[str] = set()
+        # The origins asked about, each with when it was last requested, least recent first;
+        # the listener thread's alone.
+        self._interest: dict[str, float] = {}
+        self._clock = time.monotonic
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
-        self.local = MemoryStore(lock_ttl=lock_ttl)  # what answers while Redis is away
+        # What answers while Redis is away, and where pauses heard are kept.
+        self.local = MemoryStore(lock_ttl=lock_ttl, max_pause=self.max_pause)
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
@@ -291,10 +368,10 @@ class RedisStore(Store):
 
     def paused_for(self, origin: str) -> float:
         # From memory only: the listener thread keeps it current (it hears announcements as
-        # they are made, and asks Redis about the origins in use once a second, so that a pause
-        # announced before this process subscribed is heard too).
-        if origin not in self._interest:
-            self._interest.add(origin)
+        # they are made, and asks Redis about the origins in use every poll_every seconds, so
+        # that a pause announced before this process subscribed is heard too).
+        self._used.add(origin)
+        if self._listener is None:
             self._listen()
         return self.local.paused_for(origin)
 
@@ -335,13 +412,20 @@ class RedisStore(Store):
         self._unlock(keys=[self.prefix + key], args=[token])
 
     def _redis_pause(self, origin: str, seconds: float) -> None:
+        seconds = self.pause_length(seconds)
+        if seconds <= 0:
+            return
         px = max(1, int(seconds * 1000))
         key = self.prefix + "pause:" + origin
-        # Keep the longest pause: only extend, never shorten, an announced one.
+        # Keep the longest pause: only extend, never shorten, an announced one; but one longer
+        # than max_pause (another configuration, an earlier run) is cut.
         current = self._redis.pttl(key)
-        if not (isinstance(current, int) and current >= px):
+        if not (isinstance(current, int) and px <= current <= self._max_pause_ms()):
             self._redis.set(key, b"1", px=px)
         self._redis.publish(self.prefix + "pauses", f"{origin} {seconds}")
+
+    def _max_pause_ms(self) -> int:
+        return max(1, int(self.max_pause * 1000))
 
     def _listen(self) -> None:
         """Start, once, the thread that hears other processes' pauses as they are announced."""
@@ -364,11 +448,12 @@ class RedisStore(Store):
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(channel)
                 asked = 0.0
+                wait = min(0.2, self.poll_every)
                 while not self._closed.is_set():
-                    if time.monotonic() - asked >= 1.0:
+                    if time.monotonic() - asked >= self.poll_every:
                         asked = time.monotonic()
                         self._ask_about_pauses()
-                    message = pubsub.get_message(timeout=0.2)
+                    message = pubsub.get_message(timeout=wait)
                     if message is not None:
                         self._heard(message.get("data"))
             except self._errors as error:
@@ -378,11 +463,45 @@ class RedisStore(Store):
                 logger.debug("pause listener error", exc_info=True)
                 self._closed.wait(1.0)
 
+    def _origins_in_use(self) -> list[str]:
+        """The origins to ask about: those requested in the last ``forget_after`` seconds, at
+        most ``max_origins`` of them, the most recently requested."""
+        now = self._clock()
+        used, self._used = self._used, set()
+        interest = self._interest
+        for origin in used:
+            interest.pop(origin, None)  # to the end: the most recent
+            interest[origin] = now
+        while interest:
+            oldest = next(iter(interest))
+            if len(interest) <= self.max_origins and now - interest[oldest] < self.forget_after:
+                break
+            del interest[oldest]
+        return list(interest)
+
     def _ask_about_pauses(self) -> None:
-        for origin in list(self._interest):
-            left = self._redis.pttl(self.prefix + "pause:" + origin)
+        """One round trip for every origin in use (none when there is none)."""
+        origins = self._origins_in_use()
+        if not origins:
+            return
+        keys = [self.prefix + "pause:" + origin for origin in origins]
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.pttl(key)
+        longest = self._max_pause_ms()
+        too_long = []
+        for origin, key, left in zip(origins, keys, pipe.execute(), strict=True):
             if isinstance(left, int) and left > 0:
+                if left > longest:
+                    too_long.append(key)
                 self._remember_pause(origin, left / 1000)
+        if too_long:
+            # Left by another configuration or an earlier run: cut to max_pause here too, or
+            # it would be read back again every time the capped pause ran out.
+            pipe = self._redis.pipeline(transaction=False)
+            for key in too_long:
+                pipe.pexpire(key, longest)
+            pipe.execute()
 
     def _heard(self, data: object) -> None:
         text = data.decode() if isinstance(data, bytes) else str(data)

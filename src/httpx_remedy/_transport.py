@@ -54,6 +54,7 @@ from ._http import (
     decode_body,
     default_transport,
     origin_of,
+    origin_text,
     set_authorization,
     stack_of,
 )
@@ -101,14 +102,12 @@ def _auth(
             + (" / AsyncTokenSource" if is_async else "")
             + f", not {credentials!r}"
         )
-    bound: set[Origin] | None = None
+    bound: frozenset[Origin] | None = None
     if origins is not None:
-        if isinstance(origins, str):
-            origins = [origins]
-        bound = set()
-        for origin in origins:
+        named = [origins] if isinstance(origins, str) else list(origins)
+        for origin in named:
             require_secure(origin, "access tokens")
-            bound.add(origin_of(URL(origin)))
+        bound = frozenset(origin_of(URL(origin)) for origin in named)
     # The credentials' own store first; else the transport's.
     shared = getattr(credentials, "store", None) if isinstance(credentials, Grant) else None
     return Auth(credentials, manager, bound, bool(step_up), shared or store)
@@ -165,9 +164,11 @@ _DOC_ARGS = """
         credentials: :class:`ClientCredentials`, :class:`RefreshToken` or a
             :class:`TokenSource`: the transport attaches its access token, refreshes it before
             it expires and once when the server rejects it, and replays the request.
-        origins: the origins (``https://api.example.com``) the token may be sent to. Default:
-            the origin of the first request this transport sends. No other origin ever gets it,
-            redirects included.
+        origins: the origins (``https://api.example.com``) this transport may send the token
+            to; they apply to this transport alone. Default: the credentials' own binding,
+            shared by every transport given no ``origins=``: the origin of the first request
+            any of them sends with these credentials (decided once). No other origin ever gets
+            the token, redirects included.
         step_up: on ``insufficient_scope``, fetch a token for the missing scope on top of the
             current ones and replay once, instead of raising at once.
 """
@@ -531,8 +532,15 @@ def wrap(client: Client | AsyncClient, **options: Any) -> Client | AsyncClient:
     """Wrap an existing client's default transport and every mounted one, in place.
 
     ``options`` are the transport's keyword arguments (``retry=``, ``raise_errors=``, ...).
+    With ``credentials=`` and no ``origins=``, a client with a ``base_url`` sends the token to
+    the origin of its ``base_url`` only (as if ``origins=[it]`` were given to every transport);
+    one without shares the credentials' binding across its mounts (see ``origins``).
     Transports already wrapped are left as they are. Returns the client.
     """
+    if options.get("credentials") is not None and "origins" not in options:
+        base = client.base_url
+        if base.host:
+            options = {**options, "origins": [origin_text(origin_of(base))]}
     if isinstance(client, CLIENTS):
 
         def wrap_sync(transport: BaseTransport) -> BaseTransport:
