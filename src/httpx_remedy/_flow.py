@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any, TypeVar, cast
 
 from ._catalog import Remedy
-from ._classify import Details, build_error, delay_requested, describe
+from ._classify import Details, build_error, delay_requested, describe, error_scrubber
 from ._credentials import (
     MAX_TOKEN_BODY,
     Grant,
@@ -324,6 +324,7 @@ def run(
         details: Details | None = None
         status: int | None = None
         code: str | None = None
+        shown: str | None = None  # the code as logged and recorded
         delay: tuple[float, str] | None = None
         kind: Remedy | None = None
         if isinstance(outcome, Exception):
@@ -338,10 +339,19 @@ def run(
                 # Not retryable by its status: read the body now, as the typed error needs it
                 # anyway and it may hold an OAuth code that is retryable after all.
                 body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
-                details = describe(status, response.headers, body, settings.wall_clock())
+                details = describe(
+                    status,
+                    response.headers,
+                    body,
+                    settings.wall_clock(),
+                    error_scrubber(request, _secrets(settings)),
+                )
                 code, delay = details.error, _delay_of(details)
+                shown = code
             else:
                 code = _challenge_error(response)
+                # The code is logged and recorded: a hostile server may have put a secret there.
+                shown = _scrubbed(code, settings, request)
                 delay = delay_requested(status, response.headers, settings.wall_clock())
             if policy is not None:
                 kind = retry_kind(policy, status, code)
@@ -376,7 +386,7 @@ def run(
                     if fetched
                     else "using the token another request fetched",
                     status,
-                    code or "(no error code)",
+                    shown or "(no error code)",
                     request.method,
                     url,
                 )
@@ -387,7 +397,7 @@ def run(
                         request.method,
                         url,
                         status,
-                        code,
+                        shown,
                         elapsed,
                         "refresh" if fetched else "replay",
                     )
@@ -413,7 +423,7 @@ def run(
                 origin=origin,
                 now=now,
             )
-        what = code if response is not None else type(outcome).__name__
+        what = shown if response is not None else type(outcome).__name__
         if decision.retry:
             record = Attempt(
                 attempt,
@@ -460,7 +470,13 @@ def run(
         if body is None:
             body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
         if details is None:
-            details = describe(response.status_code, response.headers, body, settings.wall_clock())
+            details = describe(
+                response.status_code,
+                response.headers,
+                body,
+                settings.wall_clock(),
+                error_scrubber(request, _secrets(settings)),
+            )
         raise build_error(
             request,
             buffered(response, body, request),
@@ -477,6 +493,12 @@ def _send_again(request: Request) -> Flow[Response | Exception]:
         return cast(Response, (yield Send(request)))
     except Exception as error:
         return error
+
+
+def _scrubbed(code: str | None, settings: Settings, request: Request) -> str | None:
+    if code is None:
+        return None
+    return error_scrubber(request, _secrets(settings)).text(code)
 
 
 def _challenge_error(response: Response) -> str | None:

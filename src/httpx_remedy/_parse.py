@@ -173,6 +173,10 @@ class Challenge:
         """The value of parameter ``name`` (case-insensitive), or ``None``."""
         return self.params.get(name.lower())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The read-only mapping cannot be pickled; a plain dict is normalised again on the way in.
+        return (Challenge, (self.scheme, dict(self.params), self.token68))
+
 
 def parse_www_authenticate(values: Iterable[str]) -> tuple[Challenge, ...]:
     """Parse ``WWW-Authenticate`` field values into challenges (RFC 9110 §11.6.1).
@@ -651,7 +655,9 @@ _BODY_DELAY_KEYS: Final = ("retry_after", "retryAfter", "retry_after_seconds")
 _PROBLEM_STRING_MEMBERS: Final = frozenset({"type", "title", "detail", "instance"})
 
 
-def parse_error_body(body: bytes, content_type: str | None) -> BodyDetails:
+def parse_error_body(
+    body: bytes, content_type: str | None, scrub: Callable[[str], str] | None = None
+) -> BodyDetails:
     """Everything usable a server put in an error body; never raises.
 
     ``body`` is decoded with the ``charset`` of ``content_type`` when that is a known character
@@ -693,9 +699,15 @@ def parse_error_body(body: bytes, content_type: str | None) -> BodyDetails:
     string is cleaned (see :class:`BodyDetails`), ``error_uri`` is dropped when it contains
     whitespace or control characters or is longer than 500 characters (a cut URI is a wrong
     URI), and empty strings become ``None``. A body with nothing usable gives ``EMPTY_BODY``.
+
+    ``scrub``, when given, rewrites the decoded text before anything is read from it (the
+    caller takes secrets out there, before any cut could keep part of one).
     """
     media, charset = _parse_content_type(content_type)
-    text = _decode(bytes(body[:_MAX_BODY_BYTES]), charset).lstrip("\ufeff").strip()
+    text = _decode(bytes(body[:_MAX_BODY_BYTES]), charset)
+    if scrub is not None:
+        text = scrub(text)
+    text = text.lstrip("\ufeff").strip()
     if not text:
         return EMPTY_BODY
     if media.endswith(("/json", "+json")) or text[0] in "{[":
