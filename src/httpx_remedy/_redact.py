@@ -2,7 +2,8 @@
 
 Two tools. :func:`redact_url` hides what a URL may carry (userinfo, query values).
 :class:`Scrubber` replaces known secret values in text, in every form a server may echo them
-back in: as sent, percent-encoded (``quote``, ``quote_plus``, either hex case), JSON-escaped
+back in: as sent, percent-encoded (``quote``, ``quote_plus``, either hex case, and twice),
+JSON-escaped
 (``\\uXXXX``, ``\\/``), HTML-escaped, and for HTTP Basic credentials the base64 value of the
 pair, RFC 6749 §2.3.1 form-encoded or not. It runs only when an error is built, never on a 2xx.
 """
@@ -108,7 +109,9 @@ def secret_forms(secret: str) -> set[str]:
     for escaped in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
         forms.update((escaped, escaped.replace("/", "\\/")))
     for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
-        forms.update((encoded, _HEX_ESCAPE_RE.sub(lambda m: m.group().lower(), encoded)))
+        # Lower-case hex too, and encoded twice (a URL that carried it, echoed in a link).
+        lower = _HEX_ESCAPE_RE.sub(lambda m: m.group().lower(), encoded)
+        forms.update((encoded, lower, quote(encoded, safe="")))
     return {form for form in forms if len(form) >= MIN_SECRET}
 
 
