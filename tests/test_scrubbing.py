@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import html
 import json
 import logging
@@ -33,9 +34,12 @@ TOKEN_URL = "https://auth.example.com/token"
 TOKEN = "tok/EN+w1th%odd=chars'0123456789abcdef"
 CLIENT_ID = "my app%id"
 CLIENT_SECRET = "s3c%ret+with/slash:and space"
-BASIC_ENCODED = "Basic " + base64.b64encode(
-    f"{quote(CLIENT_ID, safe='')}:{quote(CLIENT_SECRET, safe='')}".encode()
-).decode()
+BASIC_ENCODED = (
+    "Basic "
+    + base64.b64encode(
+        f"{quote(CLIENT_ID, safe='')}:{quote(CLIENT_SECRET, safe='')}".encode()
+    ).decode()
+)
 BASIC_RAW = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
 FORM_BODY = f"grant_type=client_credentials&client_secret={quote_plus(CLIENT_SECRET)}"
 
@@ -121,10 +125,8 @@ def decodings(text: str) -> Iterator[str]:
         yield unquote(candidate)
         yield unquote_plus(candidate)
         yield unquote_plus(unquote(candidate))
-        try:
+        with contextlib.suppress(ValueError):
             yield json.loads(f'"{candidate}"')
-        except ValueError:
-            pass
     for run in re.findall(r"[A-Za-z0-9+/_-]{8,}=*", text):
         for padded in (run, run + "=", run + "=="):
             try:
@@ -215,9 +217,7 @@ def test_an_echoed_secret_never_shows_through_raise_for_status(echo: str) -> Non
 
 
 @pytest.mark.parametrize("padding", range(0, 60, 3))
-def test_a_token_straddling_the_message_cut_leaves_no_piece(
-    padding: int, clock: FakeClock
-) -> None:
+def test_a_token_straddling_the_message_cut_leaves_no_piece(padding: int, clock: FakeClock) -> None:
     # A long path puts the echoed token across character 1000 of str(e).
     path = "/v1/" + "p" * (880 + padding)
     handler = ECHOES["json"]
@@ -260,7 +260,9 @@ def test_a_token_hidden_in_json_unicode_escapes_is_scrubbed(clock: FakeClock) ->
     def handler(request: httpx.Request) -> httpx.Response:
         escaped = "".join(f"\\u{ord(c):04x}" for c in echoed(request))
         body = '{"error": "invalid_request", "error_description": "' + "x" * 470 + escaped + '"}'
-        return httpx.Response(400, content=body.encode(), headers={"Content-Type": "application/json"})
+        return httpx.Response(
+            400, content=body.encode(), headers={"Content-Type": "application/json"}
+        )
 
     error = send(clock, handler, "bearer")
     assert_clean(error_texts(error), TOKEN)
@@ -275,9 +277,7 @@ def test_a_token_endpoint_echoing_the_client_secret(
     auth_method: str, echo: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="httpx_remedy")
-    creds = remedy.ClientCredentials(
-        TOKEN_URL, CLIENT_ID, CLIENT_SECRET, auth_method=auth_method
-    )
+    creds = remedy.ClientCredentials(TOKEN_URL, CLIENT_ID, CLIENT_SECRET, auth_method=auth_method)
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -289,10 +289,10 @@ def test_a_token_endpoint_echoing_the_client_secret(
         pytest.raises(remedy.HTTPError) as caught,
     ):
         client.get(API)
-    sent = seen[0] if auth_method == "client_secret_basic" else dict(parse_qsl(seen[0]))
-    assert sent == BASIC_ENCODED if auth_method == "client_secret_basic" else (
-        sent["client_secret"] == CLIENT_SECRET
-    )
+    if auth_method == "client_secret_basic":
+        assert seen[0] == BASIC_ENCODED
+    else:
+        assert dict(parse_qsl(seen[0]))["client_secret"] == CLIENT_SECRET
     assert_clean([*error_texts(caught.value), caplog.text], CLIENT_SECRET)
 
 
@@ -321,7 +321,7 @@ def test_a_challenge_code_holding_the_token_is_not_logged_or_recorded(
     texts = [*error_texts(caught.value), caplog.text, *map(str, records)]
     assert_clean(texts, "tok-ONE-0123456789abcdef")
     assert_clean(texts, "tok-TWO-0123456789abcdef")
-    assert [a.action for a in caught.value.attempts][0] == "refresh"
+    assert caught.value.attempts[0].action == "refresh"
 
 
 # ---- the pieces ---------------------------------------------------------------------------------

@@ -103,7 +103,8 @@ def describe(
             description if parsed.error == error else None
         )
         uri = challenge.param("error_uri") or (uri if parsed.error == error else None)
-    entry = catalog.oauth(error) or catalog.for_status(status)
+    own_code = parsed.own_code and error == parsed.error  # Slack's codes are not OAuth's
+    entry = (None if own_code else catalog.oauth(error)) or catalog.for_status(status)
     delay = delay_requested(status, headers, now, parsed)
     details = Details(
         status=status,

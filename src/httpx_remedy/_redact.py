@@ -135,8 +135,9 @@ def request_secrets(request: object) -> tuple[str, ...]:
 
     The credentials of ``Authorization`` and ``Proxy-Authorization`` (for Basic, the base64
     value, the password and its decoded forms), every ``Cookie`` value, the value of every
-    other header :func:`is_secret_header` names (``DPoP``, ``X-API-Key``...), the URL's password, the values of credential-named query parameters, and
-    of credential-named fields of a form or JSON body already in memory. Never raises.
+    other header :func:`is_secret_header` names (``DPoP``, ``X-API-Key``...), the URL's
+    password, the values of credential-named query parameters, and of credential-named fields
+    of a form or JSON body already in memory. Never raises.
     """
     found: list[str] = []
     headers = getattr(request, "headers", None)
