@@ -248,6 +248,7 @@ def test_token_response_error_round_trips_without_the_token(clock: FakeClock) ->
     answer = httpx.Response(200, json={"accessToken": TOKEN, "note": "camelCase"})
     (error,) = token_endpoint_error(clock, answer)
     assert isinstance(error, remedy.TokenResponseError)
+    assert TOKEN not in str(error)
     data = pickle.dumps(error)
     assert TOKEN.encode() not in data
     assert CLIENT_SECRET.encode() not in data
@@ -348,3 +349,30 @@ def test_an_error_raised_in_a_process_pool_arrives_typed() -> None:
     assert error.response.json()["message"] == "no such item"
     assert error.attempts[-1].action == "raise"
     assert "404 Not Found for GET https://api.example.com/v1/items" in str(error)
+
+
+def test_a_form_encoded_token_response_loses_its_credentials_when_pickled(
+    clock: FakeClock,
+) -> None:
+    answer = httpx.Response(
+        200,
+        content=b"token=" + TOKEN.encode() + b"&refresh_token=rt-SECRET-pickle&expires=3600",
+        headers={"Content-Type": "text/plain"},
+    )
+    (error,) = token_endpoint_error(clock, answer)
+    assert isinstance(error, remedy.TokenResponseError)
+    data = pickle.dumps(error)
+    assert TOKEN.encode() not in data
+    assert b"rt-SECRET-pickle" not in data
+    copy = pickle.loads(data)
+    assert copy.response.text == "token=[redacted]&refresh_token=[redacted]&expires=3600"
+    assert TOKEN not in str(error)  # the message is made from the body, redacted the same way
+
+
+def test_notes_and_other_state_survive() -> None:
+    error = raise_for(status_response(404))
+    error.add_note(f"while syncing, with Bearer {TOKEN}")
+    error.extra = [f"Bearer {TOKEN}", 3]  # type: ignore[attr-defined]
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.__notes__ == ["while syncing, with Bearer [redacted]"]
+    assert copy.extra == ["Bearer [redacted]", 3]

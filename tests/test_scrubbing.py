@@ -366,3 +366,39 @@ def test_the_scrubber_drops_a_secret_head_left_by_a_cut() -> None:
     assert scrubber.text("key 0123456\u2026") == "key [redacted]\u2026"
     assert scrubber.text("key 0123456 and more") == "key 0123456 and more"
     assert scrubber.cut_text("key 012") == "key 012"  # under four characters: nothing to hide
+
+
+def test_request_secrets_is_total_on_odd_requests() -> None:
+    class Odd:
+        url = "http://[::1"  # not a URL urlsplit accepts
+        content = b"{not json"
+        headers = httpx.Headers(
+            {"Authorization": "Basic !!!not-base64!!!", "Content-Type": "application/json"}
+        )
+
+    assert request_secrets(Odd()) == ("!!!not-base64!!!",)
+    assert request_secrets(object()) == ()
+    scheme_only = httpx.Request("GET", API, headers={"Authorization": "Bearer"})
+    assert request_secrets(scheme_only) == ()  # "Bearer" alone hides nothing
+    bare_key = httpx.Request("GET", API, headers={"Authorization": "sk-live-0123456789"})
+    assert request_secrets(bare_key) == ("sk-live-0123456789",)
+    streamed = httpx.Request("POST", API, content=iter([b"password=x"]))
+    assert request_secrets(streamed) == ()  # a body not read yet is not read here
+    deep: Any = {"password": "deep-secret-1"}
+    for _ in range(40):
+        deep = {"wrap": deep}
+    nested = httpx.Request("POST", API, json={"a": [deep, {"api_key": "key-in-list"}]})
+    assert request_secrets(nested) == ("key-in-list",)  # deeper than 32 levels: not searched
+    hinted = httpx.Request("POST", API, data={"token": "tok-1234", "token_type_hint": "refresh"})
+    assert request_secrets(hinted) == ("tok-1234",)
+
+
+def test_a_problem_nested_deeper_than_the_scrubber_goes_is_redacted() -> None:
+    deep: Any = "tok-DEEP-0123456789"
+    for _ in range(40):
+        deep = [deep]
+    scrubbed: Any = Scrubber(["tok-DEEP-0123456789"]).value({"a": deep, "n": 1})
+    assert scrubbed["n"] == 1
+    for _ in range(33):  # the levels scrubbed one by one
+        scrubbed = scrubbed[0] if isinstance(scrubbed, list) else scrubbed["a"]
+    assert scrubbed == "[redacted]"  # the rest, too deep to walk, is replaced whole

@@ -35,7 +35,7 @@ from ._catalog import Remedy, catalog
 from ._classify import build_error, describe, error_scrubber
 from ._exceptions import HTTPError, RemedyError
 from ._http import Request, Response, buffered, new_request, stack_of
-from ._redact import basic_credentials
+from ._redact import basic_credentials, without_credential_members
 from ._store import Store
 
 __all__ = [
@@ -573,8 +573,14 @@ def parse_token_response(
         and "error" not in data
     ):
         return data
+    # Described without its credential-named members: a 2xx that is not a token (a token
+    # under another name, say) must not put one in the message.
     details = describe(
-        response.status_code, response.headers, body, time.time(), error_scrubber(request, secrets)
+        response.status_code,
+        response.headers,
+        without_credential_members(body),
+        time.time(),
+        error_scrubber(request, secrets),
     )
     if details.error is not None:
         raise build_error(request, buffered(response, body, request), details, secrets=secrets)

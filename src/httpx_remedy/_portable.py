@@ -13,23 +13,20 @@ credential-named members of a JSON or form response body.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, TypeVar, cast
-from urllib.parse import parse_qsl, urlencode
 
 from ._exceptions import HTTPError, RemedyError
 from ._http import REQUESTS, RESPONSES, Request, Response, body_in_memory, stack_of
 from ._parse import Challenge
 from ._policy import Attempt
 from ._redact import (
-    REDACTED,
     Scrubber,
     is_secret_header,
-    is_secret_name,
     redact_url,
     request_secrets,
+    without_credential_members,
 )
 
 __all__ = ["portable_state", "redacted"]
@@ -37,7 +34,6 @@ __all__ = ["portable_state", "redacted"]
 E = TypeVar("E", bound=BaseException)
 
 _MAX_CHAIN: Final = 8  # causes and contexts followed by redacted()
-_MAX_MEMBER_BODY: Final = 256 * 1024  # response bodies searched for credential members
 
 
 def redacted(error: E) -> E:
@@ -135,7 +131,7 @@ def portable_response(response: Response, scrubber: Scrubber) -> Response:
     copy: Response = stack_of(response).Response(
         response.status_code,
         headers=headers,
-        content=_without_credential_members(body),
+        content=without_credential_members(body),
         request=portable_request(request, scrubber) if isinstance(request, REQUESTS) else None,
         extensions={
             key: response.extensions[key]
@@ -144,34 +140,3 @@ def portable_response(response: Response, scrubber: Scrubber) -> Response:
         },
     )
     return copy
-
-
-def _without_credential_members(body: bytes) -> bytes:
-    """A JSON object or form body with its credential-named members (``access_token``,
-    ``refresh_token``, ``client_secret``...) redacted: a token endpoint's 2xx that was not a
-    token (``TokenResponseError``) may still hold one."""
-    if not body or len(body) > _MAX_MEMBER_BODY:
-        return body
-    text = body.decode("utf-8", "replace")
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        text = text.strip()
-        if "=" not in text or any(c.isspace() for c in text):  # not form-encoded
-            return body
-        pairs = parse_qsl(text, keep_blank_values=True)
-        if not any(is_secret_name(k, in_request=False) for k, _ in pairs):
-            return body
-        return urlencode(
-            [(k, REDACTED if is_secret_name(k, in_request=False) else v) for k, v in pairs]
-        ).encode()
-    if not isinstance(data, dict) or not any(
-        is_secret_name(str(k), in_request=False) and isinstance(v, str) for k, v in data.items()
-    ):
-        return body
-    return json.dumps(
-        {
-            k: REDACTED if is_secret_name(str(k), in_request=False) and isinstance(v, str) else v
-            for k, v in data.items()
-        }
-    ).encode()

@@ -17,7 +17,15 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Final, TypeVar
-from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    quote_plus,
+    unquote,
+    unquote_plus,
+    urlencode,
+    urlsplit,
+)
 
 REDACTED: Final = "[redacted]"
 _REDACTED_BYTES: Final = REDACTED.encode()
@@ -31,6 +39,7 @@ SECRET_HEADERS = frozenset(
 #: protect nothing.
 MIN_SECRET: Final = 4
 _MAX_SCANNED_BODY: Final = 64 * 1024  # of a request body searched for secret fields
+_MAX_MEMBER_BODY: Final = 256 * 1024  # response bodies searched for credential members
 _MAX_JSON_DEPTH: Final = 32
 _ELLIPSIS: Final = "\u2026"
 
@@ -42,6 +51,7 @@ _SECRET_NAME_RE: Final = re.compile(
 )
 # In a request, ``code`` is an OAuth authorization code; in an error body it is the error's.
 _REQUEST_SECRET_NAME_RE: Final = re.compile(r"^sig$|^code$|code_?verifier", re.IGNORECASE)
+_SCHEMES: Final = frozenset({"basic", "bearer", "dpop", "digest", "token", "negotiate"})
 _NOT_SECRET_SUFFIXES: Final = ("_type", "_hint")
 _HEX_ESCAPE_RE: Final = re.compile(r"%[0-9A-F]{2}")
 
@@ -80,11 +90,6 @@ def fold(text: str) -> str:
 def cut(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, ending in "…" when cut."""
     return text if len(text) <= limit else text[: limit - 1] + _ELLIPSIS
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    """Control characters folded to spaces, whitespace collapsed, cut at ``limit``."""
-    return cut(fold(text), limit)
 
 
 def is_secret_name(name: str, *, in_request: bool = True) -> bool:
@@ -161,8 +166,8 @@ def request_secrets(request: object) -> tuple[str, ...]:
 def _authorization_secrets(value: str) -> list[str]:
     scheme, _, credentials = value.strip().partition(" ")
     credentials = credentials.strip()
-    if not credentials:
-        return [value]
+    if not credentials:  # a bare key (``Authorization: sk-...``), or a scheme alone
+        return [] if scheme.lower() in _SCHEMES else [value.strip()]
     found = [credentials]
     if scheme.lower() == "basic":
         try:
@@ -217,6 +222,38 @@ def _json_secrets(value: object, depth: int) -> Iterable[str]:
     elif isinstance(value, list):
         for member in value[:100]:
             yield from _json_secrets(member, depth + 1)
+
+
+def without_credential_members(body: bytes) -> bytes:
+    """A JSON object or form body with its credential-named members (``access_token``,
+    ``refresh_token``, ``client_secret``...) redacted: a token endpoint's 2xx that was not a
+    token (``TokenResponseError``) may still hold one."""
+    if not body or len(body) > _MAX_MEMBER_BODY:
+        return body
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        text = text.strip()
+        if "=" not in text or any(c.isspace() for c in text):  # not form-encoded
+            return body
+        pairs = parse_qsl(text, keep_blank_values=True)
+        if not any(is_secret_name(k, in_request=False) for k, _ in pairs):
+            return body
+        return urlencode(
+            [(k, REDACTED if is_secret_name(k, in_request=False) else v) for k, v in pairs],
+            safe="[]",
+        ).encode()
+    if not isinstance(data, dict) or not any(
+        is_secret_name(str(k), in_request=False) and isinstance(v, str) for k, v in data.items()
+    ):
+        return body
+    return json.dumps(
+        {
+            k: REDACTED if is_secret_name(str(k), in_request=False) and isinstance(v, str) else v
+            for k, v in data.items()
+        }
+    ).encode()
 
 
 class Scrubber:
@@ -284,8 +321,3 @@ class Scrubber:
                     return text[:pos] + (REDACTED if isinstance(text, str) else _REDACTED_BYTES)
                 pos = text.find(head, pos + 1)
         return text
-
-
-def scrub(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every known secret value replaced (a server may echo a token back)."""
-    return Scrubber(secrets).text(text)
