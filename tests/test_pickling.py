@@ -21,7 +21,7 @@ from httpx_remedy._credentials import require_secure
 from httpx_remedy._exceptions import combine
 from httpx_remedy.testing import no_wait
 
-from .conftest import FakeClock, sync_client
+from .conftest import FakeClock, async_client, sync_client
 
 TOKEN = "eyJhbGciOiJFUzI1NiJ9.cGlja2xlLXRva2Vu.SIGnaTURE-pickle"
 COOKIE_VALUE = "c00kie-SECRET-pickle"
@@ -215,6 +215,20 @@ def test_the_pickled_response_drops_cookies_and_scrubs_echoes() -> None:
     assert copy.response.text == "denied: Authorization: Bearer [redacted]"
     # The error itself, in this process, still has what the server sent.
     assert TOKEN in error.response.text
+
+
+@pytest.mark.anyio
+async def test_an_error_from_the_async_transport_round_trips(clock: FakeClock) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}, request=request
+        )
+
+    async with async_client(handler, clock, retry=None) as client:
+        with pytest.raises(remedy.InvalidToken) as caught:
+            await client.get(URL, headers=HEADERS)
+    copy = assert_round_trip(caught.value)
+    assert type(copy) is combine(remedy.InvalidToken, remedy.Unauthorized)
 
 
 # ---- the RemedyError family -------------------------------------------------------------------

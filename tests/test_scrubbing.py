@@ -324,6 +324,30 @@ def test_a_challenge_code_holding_the_token_is_not_logged_or_recorded(
     assert caught.value.attempts[0].action == "refresh"
 
 
+@pytest.mark.anyio
+async def test_a_challenge_code_holding_the_token_is_not_logged_or_recorded_async(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="httpx_remedy")
+    issued = iter(["tok-ONE-0123456789abcdef", "tok-TWO-0123456789abcdef"])
+
+    class Source:
+        async def afetch_token(self, scope: str | None) -> dict[str, Any]:
+            return {"access_token": next(issued), "expires_in": 3600}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent = request.headers["authorization"].split(" ", 1)[1]
+        return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer error="{sent}"'})
+
+    async with async_client(handler, clock, credentials=Source(), retry=None) as client:
+        with pytest.raises(remedy.Unauthorized) as caught:
+            await client.get(API)
+    texts = [*error_texts(caught.value), caplog.text]
+    assert_clean(texts, "tok-ONE-0123456789abcdef")
+    assert_clean(texts, "tok-TWO-0123456789abcdef")
+    assert caught.value.attempts[0].action == "refresh"
+
+
 # ---- the pieces ---------------------------------------------------------------------------------
 
 
