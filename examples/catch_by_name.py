@@ -38,6 +38,11 @@ def call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> None:
     except remedy.HTTPError as e:  # every other 4xx/5xx (also an httpx.HTTPStatusError)
         print(f"  {type(e).__name__} (caught as HTTPError):")
         print("  str(e) is one line:", e)
+        # e.request is the request as sent, Authorization header included (as in httpx).
+        # Before handing an error to a reporter, a log shipper or another process, take the
+        # redacted copy: same class and attributes, no credential (pickling gives the same).
+        report = remedy.redacted(e)
+        print("  Authorization in the report:", "authorization" in report.request.headers)
     else:
         print("  ", response.status_code, response.json())
 

@@ -34,6 +34,7 @@ EXPECTED: dict[str, list[str]] = {
         "InsufficientScope: this call needs the scope 'admin'",
         "InternalServerError (caught as HTTPError)",
         "str(e) is one line: 500 ",
+        "Authorization in the report: False",
     ],
     "sync_and_async.py": [
         "sync, httpx.Client + RemedyTransport",

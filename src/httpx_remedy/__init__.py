@@ -81,6 +81,7 @@ from ._exceptions import (
 )
 from ._flow import attempts_of
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
+from ._portable import redacted
 from ._store import MemoryStore, RedisStore, Store
 from ._transport import (
     AsyncRemedyTransport,
@@ -171,5 +172,6 @@ __all__ = [
     "attempts_of",
     "catalog",
     "raise_for_status",
+    "redacted",
     "wrap",
 ]

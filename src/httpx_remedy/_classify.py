@@ -7,7 +7,8 @@ caller passes ``now``). The transports and :func:`raise_for_status` share them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from ._catalog import Entry, catalog
 from ._exceptions import HTTPError, combine
@@ -23,7 +24,8 @@ from ._parse import (
     ratelimit_reset,
     server_delay,
 )
-from ._redact import one_line, redact_url, scrub
+from ._policy import Attempt
+from ._redact import Scrubber, cut, fold, redact_url, request_secrets
 
 #: Default bound on the bytes read from an error body.
 MAX_ERROR_BODY = 64 * 1024
@@ -71,15 +73,27 @@ def delay_requested(
     return found
 
 
-def describe(status: int, headers: HeaderLookup, body: bytes | None, now: float) -> Details:
+def describe(
+    status: int,
+    headers: HeaderLookup,
+    body: bytes | None,
+    now: float,
+    scrubber: Scrubber | None = None,
+) -> Details:
     """What the server said: the OAuth members, its message, its delay, the catalog entry.
 
     A ``WWW-Authenticate`` challenge that carries an ``error`` is the resource server speaking
     (RFC 6750 §3) and wins over the body; the body fills in what the challenge left out.
+    With a ``scrubber``, secrets are taken out of the challenges and the body before they are
+    parsed (so that no cut keeps part of one) and out of every text found after.
     """
-    challenges = parse_www_authenticate(headers.get_list("www-authenticate"))
+    values = headers.get_list("www-authenticate")
+    if scrubber:
+        values = [scrubber.cut_text(value) for value in values]
+    challenges = parse_www_authenticate(values)
     challenge = find_challenge(challenges, "Bearer", "DPoP")
-    parsed = parse_error_body(body, _content_type(headers)) if body else EMPTY_BODY
+    clean = scrubber.cut_text if scrubber else None
+    parsed = parse_error_body(body, _content_type(headers), clean) if body else EMPTY_BODY
     error = parsed.error
     description = parsed.error_description
     uri = parsed.error_uri
@@ -89,9 +103,10 @@ def describe(status: int, headers: HeaderLookup, body: bytes | None, now: float)
             description if parsed.error == error else None
         )
         uri = challenge.param("error_uri") or (uri if parsed.error == error else None)
-    entry = catalog.oauth(error) or catalog.for_status(status)
+    own_code = parsed.own_code and error == parsed.error  # Slack's codes are not OAuth's
+    entry = (None if own_code else catalog.oauth(error)) or catalog.for_status(status)
     delay = delay_requested(status, headers, now, parsed)
-    return Details(
+    details = Details(
         status=status,
         entry=entry,
         error=error,
@@ -104,6 +119,57 @@ def describe(status: int, headers: HeaderLookup, body: bytes | None, now: float)
         challenges=challenges,
         scope_hint=parsed.scope,
     )
+    return scrub_details(details, scrubber) if scrubber else details
+
+
+def scrub_details(details: Details, scrubber: Scrubber) -> Details:
+    """``details`` with every text a server wrote scrubbed (escapes the parsers decoded,
+    ``\\u0074oken`` in JSON or ``\\t\\o\\k`` in a quoted-string, may have rebuilt one)."""
+
+    if not scrubber:
+        return details
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else scrubber.text(value)
+
+    problem = details.problem
+    if problem is not None:
+        problem = MappingProxyType(
+            {scrubber.text(key): scrubber.value(value) for key, value in problem.items()}
+        )
+    return replace(
+        details,
+        error=text(details.error),
+        error_description=text(details.error_description),
+        error_uri=text(details.error_uri),
+        server_message=text(details.server_message),
+        problem=problem,
+        challenges=tuple(
+            Challenge(
+                scrubber.text(c.scheme),
+                {name: scrubber.text(value) for name, value in c.params.items()},
+                text(c.token68),
+            )
+            for c in details.challenges
+        ),
+        scope_hint=text(details.scope_hint),
+    )
+
+
+def error_scrubber(request: Request, secrets: tuple[str, ...] = ()) -> Scrubber:
+    """The scrubber for an error on ``request``: the known ``secrets`` (tokens, client secret)
+    and whatever secret the request itself carries (see :func:`request_secrets`)."""
+    return Scrubber((*secrets, *request_secrets(request)))
+
+
+def scrub_attempt(attempt: Attempt, scrubber: Scrubber) -> Attempt:
+    """An attempt record whose texts (the error code may come from a challenge) are scrubbed."""
+    error = None if attempt.error is None else scrubber.text(attempt.error)
+    note = None if attempt.note is None else scrubber.text(attempt.note)
+    url = scrubber.text(attempt.url)
+    if (error, note, url) == (attempt.error, attempt.note, attempt.url):
+        return attempt
+    return replace(attempt, error=error, note=note, url=url)
 
 
 def _content_type(headers: HeaderLookup) -> str | None:
@@ -117,16 +183,22 @@ def format_message(
     details: Details,
     stopped: str | None = None,
     secrets: tuple[str, ...] = (),
+    scrubber: Scrubber | None = None,
 ) -> str:
-    """One readable line: status, method and redacted URL, the server's words, the fix."""
+    """One readable line: status, method and redacted URL, the server's words, the fix.
+
+    The server's words are the OAuth ``error_description`` and its own ``server_message``,
+    both when they differ. Secrets are scrubbed before the line is cut to 1000 characters, so
+    that no cut keeps part of one.
+    """
     reason = response.reason_phrase or details.entry.title
     parts = [f"{details.status} {reason} for {request.method} {redact_url(request.url)}"]
     said = []
     if details.error:
         said.append(details.error)
-    words = details.error_description or details.server_message
-    if words:
-        said.append(f'"{words}"')
+    for words in dict.fromkeys((details.error_description, details.server_message)):
+        if words:
+            said.append(f'"{words}"')
     if said:
         parts.append(": " + " ".join(said))
     if details.retry_after is not None:
@@ -134,7 +206,9 @@ def format_message(
     if stopped:
         parts.append(f" [{stopped}]")
     parts.append(f". Fix: {details.entry.fix}")
-    return scrub(one_line("".join(parts), limit=1000), secrets)
+    if scrubber is None:
+        scrubber = error_scrubber(request, secrets)
+    return cut(scrubber.text(fold("".join(parts))), 1000)
 
 
 def build_error(
@@ -142,13 +216,16 @@ def build_error(
     response: Response,
     details: Details,
     *,
-    attempts: tuple[object, ...] = (),
+    attempts: tuple[Attempt, ...] = (),
     stopped: str | None = None,
     secrets: tuple[str, ...] = (),
 ) -> HTTPError:
-    """The typed exception for ``response``."""
+    """The typed exception for ``response``, with ``secrets`` and the request's own secrets
+    scrubbed from its message, every text attribute and the attempt records."""
+    scrubber = error_scrubber(request, secrets)
+    details = scrub_details(details, scrubber)
     return details.exception_class(
-        format_message(request, response, details, stopped, secrets),
+        format_message(request, response, details, stopped, scrubber=scrubber),
         request=request,
         response=response,
         entry=details.entry,
@@ -159,6 +236,6 @@ def build_error(
         retry_after=details.retry_after,
         problem=details.problem,
         challenges=details.challenges,
-        attempts=attempts,  # type: ignore[arg-type]
+        attempts=tuple(scrub_attempt(attempt, scrubber) for attempt in attempts),
         scope_hint=details.scope_hint,
     )

@@ -33,9 +33,10 @@ with warnings.catch_warnings():
     from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from ._catalog import Remedy, catalog
-from ._classify import build_error, describe
+from ._classify import build_error, describe, error_scrubber
 from ._exceptions import HTTPError, RemedyError
 from ._http import Origin, Request, Response, buffered, new_request, origin_text, stack_of
+from ._redact import basic_credentials, without_credential_members
 from ._store import Store
 
 logger = logging.getLogger("httpx_remedy")
@@ -321,8 +322,12 @@ class Grant:
         return f"token:{digest[:40]}"
 
     def secrets(self) -> tuple[str, ...]:
-        """The secret values to scrub from anything printed."""
-        return tuple(s for s in (self._client_secret,) if s)
+        """The secret values to scrub from anything printed: the client secret, and the
+        ``Authorization: Basic`` values it travels in (RFC 6749 §2.3.1 encoded, and raw)."""
+        secret = self._client_secret
+        if not secret:
+            return ()
+        return (secret, *basic_credentials(self.client_id, secret))
 
     def reset(self) -> None:
         """Forget the current token and any earlier rejection: the next request asks again."""
@@ -571,7 +576,15 @@ def parse_token_response(
         and "error" not in data
     ):
         return data
-    details = describe(response.status_code, response.headers, body, time.time())
+    # Described without its credential-named members: a 2xx that is not a token (a token
+    # under another name, say) must not put one in the message.
+    details = describe(
+        response.status_code,
+        response.headers,
+        without_credential_members(body),
+        time.time(),
+        error_scrubber(request, secrets),
+    )
     if details.error is not None:
         raise build_error(request, buffered(response, body, request), details, secrets=secrets)
     what = "no JSON object" if not isinstance(data, dict) else "no access_token"

@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ._http import HTTPStatusErrorBase, Request, Response
@@ -141,7 +142,15 @@ __all__ = [
 
 
 class RemedyError(Exception):
-    """Base of the errors this library raises that are not made from a response."""
+    """Base of the errors this library raises that are not made from a response.
+
+    Picklable, like :class:`HTTPError`: the copy carries no secret (see ``redacted``).
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        from ._portable import portable_state
+
+        return (_restore, (type(self), self.args, portable_state(self.__dict__)))
 
 
 class OriginPaused(RemedyError):
@@ -249,6 +258,14 @@ class HTTPError(HTTPStatusErrorBase):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The default would call __init__ with the message alone, and cannot name a combined
+        # class; the state leaves the request's credentials behind (see ``redacted``).
+        from ._portable import portable_state
+
+        kind = type(self).__dict__.get("_combined_from", type(self))
+        return (_restore, (kind, self.args, portable_state(self.__dict__)))
 
     def challenge_param(self, name: str) -> str | None:
         """A parameter of the Bearer (or DPoP) challenge that carried the error, if any."""
@@ -501,7 +518,23 @@ def combine(code_class: type[HTTPError], status_class: type[HTTPError]) -> type[
                         "__module__": code_class.__module__,
                         "__doc__": code_class.__doc__,
                         "__qualname__": f"{code_class.__name__}[{status_class.__name__}]",
+                        "_combined_from": key,
                     },
                 )
                 _combined[key] = found
     return found
+
+
+def _restore(
+    kind: type[BaseException] | tuple[type[HTTPError], type[HTTPError]],
+    args: tuple[object, ...],
+    state: dict[str, object],
+) -> BaseException:
+    """An error rebuilt from its pickled parts; a combined class is found again by ``combine``."""
+    cls = combine(*kind) if isinstance(kind, tuple) else kind
+    error = cls.__new__(cls, *args)
+    problem = state.get("problem")
+    if isinstance(problem, dict):
+        state["problem"] = MappingProxyType(problem)
+    error.__dict__.update(state)
+    return error

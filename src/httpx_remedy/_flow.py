@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any, TypeVar, cast
 
 from ._catalog import Remedy
-from ._classify import Details, build_error, delay_requested, describe
+from ._classify import Details, build_error, delay_requested, describe, error_scrubber
 from ._credentials import (
     MAX_TOKEN_BODY,
     Grant,
@@ -365,6 +365,7 @@ def run(
         details: Details | None = None
         status: int | None = None
         code: str | None = None
+        shown: str | None = None  # the code as logged and recorded
         delay: tuple[float, str] | None = None
         kind: Remedy | None = None
         if isinstance(outcome, Exception):
@@ -379,10 +380,19 @@ def run(
                 # Not retryable by its status: read the body now, as the typed error needs it
                 # anyway and it may hold an OAuth code that is retryable after all.
                 body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
-                details = describe(status, response.headers, body, settings.wall_clock())
+                details = describe(
+                    status,
+                    response.headers,
+                    body,
+                    settings.wall_clock(),
+                    error_scrubber(request, _secrets(settings)),
+                )
                 code, delay = details.error, _delay_of(details)
+                shown = code
             else:
                 code = _challenge_error(response)
+                # The code is logged and recorded: a hostile server may have put a secret there.
+                shown = _scrubbed(code, settings, request)
                 delay = delay_requested(status, response.headers, settings.wall_clock())
             if policy is not None:
                 kind = retry_kind(policy, status, code)
@@ -441,7 +451,7 @@ def run(
                     if fetched
                     else "using the token another request fetched",
                     status,
-                    code or "(no error code)",
+                    shown or "(no error code)",
                     request.method,
                     url,
                 )
@@ -452,7 +462,7 @@ def run(
                         request.method,
                         url,
                         status,
-                        code,
+                        shown,
                         elapsed,
                         "refresh" if fetched else "replay",
                     )
@@ -478,7 +488,7 @@ def run(
                 origin=origin,
                 now=now,
             )
-        what = code if response is not None else type(outcome).__name__
+        what = shown if response is not None else type(outcome).__name__
         if decision.retry:
             record = Attempt(
                 attempt,
@@ -537,7 +547,13 @@ def run(
         if body is None:
             body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
         if details is None:
-            details = describe(response.status_code, response.headers, body, settings.wall_clock())
+            details = describe(
+                response.status_code,
+                response.headers,
+                body,
+                settings.wall_clock(),
+                error_scrubber(request, _secrets(settings)),
+            )
         raise build_error(
             request,
             buffered(response, body, request),
@@ -566,6 +582,12 @@ def _unsent_token(auth: Auth, request: Request, origin: Origin) -> str | None:
         f"no token was sent: the credentials are bound to {bound}; pass "
         f'origins=[..., "{origin_text(origin)}"] to send it here'
     )
+
+
+def _scrubbed(code: str | None, settings: Settings, request: Request) -> str | None:
+    if code is None:
+        return None
+    return error_scrubber(request, _secrets(settings)).text(code)
 
 
 def _challenge_error(response: Response) -> str | None:

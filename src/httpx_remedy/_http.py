@@ -41,6 +41,8 @@ def _all(name: str) -> tuple[Any, ...]:
 
 
 #: For ``isinstance`` and ``except``: the class of that name in every stack.
+REQUESTS: tuple[type[httpx.Request], ...] = _all("Request")
+RESPONSES: tuple[type[httpx.Response], ...] = _all("Response")
 ASYNC_BASE_TRANSPORTS: tuple[type[httpx.AsyncBaseTransport], ...] = _all("AsyncBaseTransport")
 ASYNC_CLIENTS: tuple[type[httpx.AsyncClient], ...] = _all("AsyncClient")
 BASE_TRANSPORTS: tuple[type[httpx.BaseTransport], ...] = _all("BaseTransport")

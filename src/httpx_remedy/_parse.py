@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import codecs
 import html
+import itertools
 import json
 import re
 import time
@@ -20,8 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from types import MappingProxyType
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 from urllib.parse import parse_qsl
+
+from ._words import is_generic, json_message, list_messages, most_specific
 
 __all__ = [
     "EMPTY_BODY",
@@ -172,6 +175,10 @@ class Challenge:
     def param(self, name: str) -> str | None:
         """The value of parameter ``name`` (case-insensitive), or ``None``."""
         return self.params.get(name.lower())
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The read-only mapping cannot be pickled; a plain dict is normalised again on the way in.
+        return (Challenge, (self.scheme, dict(self.params), self.token68))
 
 
 def parse_www_authenticate(values: Iterable[str]) -> tuple[Challenge, ...]:
@@ -612,6 +619,9 @@ class BodyDetails:
     problem: Mapping[str, object] | None = None
     #: A delay in seconds found in a JSON body (``retry_after`` and similar).
     retry_after: float | None = None
+    #: True when ``error`` is the API's own code in a body that is not OAuth shaped (Slack's
+    #: ``{"ok": false, "error": "invalid_auth"}``): it is not to be read as an OAuth code.
+    own_code: bool = False
 
     def __post_init__(self) -> None:
         if self.problem is not None and not isinstance(self.problem, MappingProxyType):
@@ -641,17 +651,18 @@ _REFUSED_CODECS: Final = frozenset(
 _NESTED_CODE_KEYS: Final = ("code", "error", "status", "type")
 # Keys of an element of an error array that may hold its code.
 _ELEMENT_CODE_KEYS: Final = ("code", "error")
-# Keys of a nested error object or array element that may hold its text.
-_DESCRIPTION_KEYS: Final = ("message", "error_description", "detail", "description", "msg", "title")
-# Keys of a top-level object that may hold human-readable text.
-_MESSAGE_KEYS: Final = ("message", "detail", "error_message", "description")
-# Keys of a top-level object that may hold a list of error objects.
+# Keys of a top-level object that may hold an error object, or a list of them.
+_NESTED_KEYS: Final = ("error", "detail")
 _ARRAY_KEYS: Final = ("errors", "error", "detail")
+# Keys of a top-level object that may hold its code, after ``error`` and a nested object's.
+_TOP_CODE_KEYS: Final = ("code", "errorCode")
 _BODY_DELAY_KEYS: Final = ("retry_after", "retryAfter", "retry_after_seconds")
 _PROBLEM_STRING_MEMBERS: Final = frozenset({"type", "title", "detail", "instance"})
 
 
-def parse_error_body(body: bytes, content_type: str | None) -> BodyDetails:
+def parse_error_body(
+    body: bytes, content_type: str | None, scrub: Callable[[str], str] | None = None
+) -> BodyDetails:
     """Everything usable a server put in an error body; never raises.
 
     ``body`` is decoded with the ``charset`` of ``content_type`` when that is a known character
@@ -660,21 +671,24 @@ def parse_error_body(body: bytes, content_type: str | None) -> BodyDetails:
     - JSON, when the content type says so (``application/json``, ``+json``) or the body starts
       with ``{`` or ``[`` (content types lie). Read from an object:
 
-      - RFC 6749 §5.2 top-level ``error``, ``error_description``, ``error_uri``, ``scope``;
-      - a nested error object ``{"error": {"code": ..., "message": ..., "status": ...,
-        "type": ...}}``: the error code from ``code``, else ``error``, ``status`` or ``type``;
-        its ``message`` (or ``detail``, ``description``...) becomes ``error_description`` and
-        ``message``;
-      - else the first object in an ``errors`` (or ``error``, ``detail``) array, or in a
-        top-level array: the code from ``code`` or ``error`` (or a GraphQL
-        ``extensions.code``), the text from ``message``, ``error_description``, ``detail``,
-        ``description``, ``msg`` or ``title``;
+      - RFC 6749 §5.2 top-level ``error``, ``error_description``, ``error_uri``, ``scope``
+        (``error_description`` is the OAuth member: only a member of that name fills it, at the
+        top level, in a nested error object or in the first element of an error array);
+      - the error code, else, from a nested error object (``{"error": {...}}``, or a
+        ``detail`` object) by ``code``, ``error``, ``status`` or ``type``; from the first
+        object of an ``errors`` (or ``error``, ``detail``) array, or of a top-level array, by
+        ``code`` or ``error`` (or a GraphQL ``extensions.code``); or a top-level ``code`` or
+        ``errorCode`` (Okta). With ``"ok": false`` (Slack) the code is the API's own
+        (``own_code``);
       - RFC 9457 problem details, when the content type is ``application/problem+json`` or the
         object has a string ``type`` or ``title`` with an integer ``status`` or a string
         ``detail``: ``problem`` holds the members, standard members of the wrong type dropped
-        as RFC 9457 requires; ``message`` is the detail, else the title;
-      - ``message`` otherwise from a top-level ``message``, ``detail``, ``error_message`` or
-        ``description``, or an ``error`` string that is prose rather than a code;
+        as RFC 9457 requires;
+      - ``message``: the most specific words of the body, as :func:`json_message` finds them
+        (``detail``, ``message``, ``errorSummary``, ``error_summary``, ``title``... and a nested
+        error object's; every error of an ``errors`` / ``detail`` / ``errorCauses`` /
+        ``invalid-params`` list, or of a ``{"field": ["message"]}`` map, with its field path:
+        ``body.items.0.price: Input should be greater than 0; query.limit: Field required``);
       - ``retry_after`` from ``retry_after``, ``retryAfter`` or ``retry_after_seconds``
         (seconds, number or numeric string), top-level or in the nested error object.
 
@@ -683,9 +697,10 @@ def parse_error_body(body: bytes, content_type: str | None) -> BodyDetails:
     - Form-encoded fields (the content type says so, or the body looks like ``error=...&...``):
       ``error``, ``error_description``, ``error_uri``, ``scope``.
     - Markup (HTML or XML content type, or a body starting with ``<``): for XML, ``<Code>`` and
-      ``<Message>`` elements (as in S3 or Azure errors); for HTML, the ``<title>``, else the
-      first ``<h1>``, tags stripped and entities unescaped; else the first line of text outside
-      tags, scripts and styles.
+      ``<Message>`` elements (as in S3 or Azure errors); for HTML, the ``<title>`` (else the
+      first ``<h1>``) when it says more than the status, else the most specific line of text
+      outside tags, scripts, styles and a closing server signature ("Message: Line too long."
+      under a title "Error response"), tags stripped and entities unescaped.
     - Anything else: ``message`` is the first non-empty line.
 
     An error code only counts as one if it looks like one (``^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$``,
@@ -693,9 +708,15 @@ def parse_error_body(body: bytes, content_type: str | None) -> BodyDetails:
     string is cleaned (see :class:`BodyDetails`), ``error_uri`` is dropped when it contains
     whitespace or control characters or is longer than 500 characters (a cut URI is a wrong
     URI), and empty strings become ``None``. A body with nothing usable gives ``EMPTY_BODY``.
+
+    ``scrub``, when given, rewrites the decoded text before anything is read from it (the
+    caller takes secrets out there, before any cut could keep part of one).
     """
     media, charset = _parse_content_type(content_type)
-    text = _decode(bytes(body[:_MAX_BODY_BYTES]), charset).lstrip("\ufeff").strip()
+    text = _decode(bytes(body[:_MAX_BODY_BYTES]), charset)
+    if scrub is not None:
+        text = scrub(text)
+    text = text.lstrip("\ufeff").strip()
     if not text:
         return EMPTY_BODY
     if media.endswith(("/json", "+json")) or text[0] in "{[":
@@ -725,9 +746,12 @@ def _details(
     message: str | None = None,
     problem: Mapping[str, object] | None = None,
     retry_after: float | None = None,
+    own_code: bool = False,
 ) -> BodyDetails:
     """A BodyDetails, or the EMPTY_BODY singleton when every field is ``None``."""
-    details = BodyDetails(error, error_description, error_uri, scope, message, problem, retry_after)
+    details = BodyDetails(
+        error, error_description, error_uri, scope, message, problem, retry_after, own_code
+    )
     return EMPTY_BODY if details == EMPTY_BODY else details
 
 
@@ -819,15 +843,12 @@ def _from_json(text: str, problem_media: bool) -> BodyDetails | None:
         return _from_json_object(data, problem_media)
     if isinstance(data, list):
         element = _first_dict(data)
-        if element is not None:
-            code, description = _describe(element, _ELEMENT_CODE_KEYS)
-            return _details(
-                error=code,
-                error_description=description,
-                message=description,
-                retry_after=_json_delay(element),
-            )
-        return _details(message=next(filter(None, map(_text, data[:_MAX_LIST_ITEMS])), None))
+        return _details(
+            error=None if element is None else _element_code(element, _ELEMENT_CODE_KEYS),
+            error_description=None if element is None else _text(element.get("error_description")),
+            message=_clean("; ".join(list_messages(data))),
+            retry_after=None if element is None else _json_delay(element),
+        )
     if isinstance(data, str):
         return _details(message=_clean(data))
     return None
@@ -842,16 +863,13 @@ def _first_dict(value: object) -> dict[str, object] | None:
     return None
 
 
-def _describe(
-    obj: Mapping[str, object], code_keys: tuple[str, ...]
-) -> tuple[str | None, str | None]:
-    """The (code, description) of a nested error object or of an error array element."""
+def _element_code(obj: Mapping[str, object], code_keys: tuple[str, ...]) -> str | None:
+    """The code of a nested error object or of an error array element."""
     code = _first(obj, code_keys, _code)
     extensions = obj.get("extensions")
     if code is None and isinstance(extensions, dict):  # GraphQL puts codes there
         code = _code(extensions.get("code"))
-    description = _first(obj, _DESCRIPTION_KEYS, _text) or _prose(obj.get("error"))
-    return code, description
+    return code
 
 
 def _from_json_object(obj: dict[str, object], problem_media: bool) -> BodyDetails:
@@ -859,35 +877,39 @@ def _from_json_object(obj: dict[str, object], problem_media: bool) -> BodyDetail
     raw_error = obj.get("error")
     inner: dict[str, object] | None = None
     inner_code: str | None = None
-    inner_text: str | None = None
-    if isinstance(raw_error, dict):
-        inner = raw_error
-        inner_code, inner_text = _describe(inner, _NESTED_CODE_KEYS)
+    for key in _NESTED_KEYS:
+        if isinstance(obj.get(key), dict):
+            inner = cast("dict[str, object]", obj[key])
+            inner_code = _element_code(inner, _NESTED_CODE_KEYS)
+            break
     else:
         for key in _ARRAY_KEYS:
             inner = _first_dict(obj.get(key))
             if inner is not None:
-                inner_code, inner_text = _describe(inner, _ELEMENT_CODE_KEYS)
+                inner_code = _element_code(inner, _ELEMENT_CODE_KEYS)
                 break
 
     problem: Mapping[str, object] | None = None
-    message: str | None = None
     if problem_media or _looks_like_problem(obj):
         problem = _problem_members(obj)
-        message = _text(obj.get("detail")) or _text(obj.get("title"))
 
     retry_after = _json_delay(obj)
     if retry_after is None and inner is not None:
         retry_after = _json_delay(inner)
 
+    # error_description is the OAuth member: only a member of that name fills it.
+    description = _text(obj.get("error_description"))
+    if description is None and inner is not None:
+        description = _text(inner.get("error_description"))
     return _details(
-        error=_code(raw_error) or inner_code or _code(obj.get("code")),
-        error_description=_text(obj.get("error_description")) or inner_text,
+        error=_code(raw_error) or inner_code or _first(obj, _TOP_CODE_KEYS, _code),
+        error_description=description,
         error_uri=_uri(obj.get("error_uri")),
         scope=_text(obj.get("scope")),
-        message=message or inner_text or _first(obj, _MESSAGE_KEYS, _text) or _prose(raw_error),
+        message=_clean(json_message(obj) or ""),
         problem=problem,
         retry_after=retry_after,
+        own_code=obj.get("ok") is False and isinstance(raw_error, str),
     )
 
 
@@ -971,6 +993,8 @@ _END_TAG_RE: Final = {tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE) for tag in
 _TAG_RE: Final = re.compile(r"<[^<>]*>")
 _TAG_NAME_RE: Final = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9]*)")
 _LONG_CHARREF_RE: Final = re.compile(r"&#([0-9]{8,})(;?)")
+_HR_RE: Final = re.compile(r"<hr\b[^<>]{0,1000}>", re.IGNORECASE)
+_MAX_SIGNATURE: Final = 120
 _HIDDEN_START_RE: Final = re.compile(r"<(?:script|style)\b[^<>]*>", re.IGNORECASE)
 _HIDDEN_END_RE: Final = re.compile(r"</(?:script|style)\s*>", re.IGNORECASE)
 # Tags after which text starts on a new line, so the first line is a heading or a paragraph.
@@ -1015,22 +1039,38 @@ def _tag_break(tag: re.Match[str]) -> str:
 def _from_xml(text: str) -> BodyDetails | None:
     """Details from an XML error document with ``<Code>`` / ``<Message>``, or ``None``."""
     raw_code = _element_text(text, "code")
-    description = _text(_element_text(text, "message"))
-    details = _details(
-        error=_code(raw_code),
-        error_description=description,
-        message=description or _prose(raw_code),
-    )
+    message = _text(_element_text(text, "message"))
+    details = _details(error=_code(raw_code), message=message or _prose(raw_code))
     return None if details is EMPTY_BODY else details
 
 
 def _from_html(text: str) -> str | None:
-    """The message of an HTML page: its title, else its first heading, else its first line."""
+    """The message of an HTML page: its title (else its first heading) when that says more
+    than the status; else the most specific line of the page (a ``<p>``, a bare line), as
+    :func:`most_specific` picks it, a server's signature after the last ``<hr>`` left out;
+    else its first line."""
+    heading = None
     for tag in ("title", "h1"):
-        found = _text(_element_text(text, tag))
-        if found is not None:
-            return found
-    return _first_line(_unescape(_TAG_RE.sub(_tag_break, _drop_hidden(text))))
+        heading = _text(_element_text(text, tag))
+        if heading is not None:
+            break
+    if heading is not None and not is_generic(heading):
+        return heading
+    visible = _unescape(_TAG_RE.sub(_tag_break, _drop_signature(_drop_hidden(text))))
+    lines = (cleaned for line in visible.splitlines() if (cleaned := _clean(line)) is not None)
+    found = most_specific(itertools.chain([heading] if heading else [], lines))
+    return _clean(found) if found is not None else _first_line(visible)
+
+
+def _drop_signature(text: str) -> str:
+    """``text`` without what follows its last ``<hr>`` when that is short: a server's name and
+    version (``nginx/1.22.1``, Apache's ``<address>``), not what went wrong."""
+    last = None
+    for match in _HR_RE.finditer(text):
+        last = match
+    if last is None or len(_TAG_RE.sub("", text[last.end() :]).strip()) > _MAX_SIGNATURE:
+        return text
+    return text[: last.start()]
 
 
 def _drop_hidden(text: str) -> str:

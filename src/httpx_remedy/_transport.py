@@ -15,7 +15,7 @@ import anyio
 import anyio.to_thread
 
 from . import _policy
-from ._classify import MAX_ERROR_BODY, build_error, describe
+from ._classify import MAX_ERROR_BODY, build_error, describe, error_scrubber
 from ._credentials import AsyncTokenSource, Grant, TokenManager, TokenSource, require_secure
 from ._flow import (
     Auth,
@@ -510,7 +510,9 @@ def _is_async_stream(response: Response) -> bool:
 
 def _error_for(response: Response, body: bytes | None) -> Exception:
     request = response.request
-    details = describe(response.status_code, response.headers, body, time.time())
+    details = describe(
+        response.status_code, response.headers, body, time.time(), error_scrubber(request)
+    )
     attempt = Attempt(
         1,
         1,
