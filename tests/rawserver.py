@@ -71,6 +71,10 @@ class RawServer:
 
     def stop(self) -> None:
         self.stopping.set()
+        # Closing a listening socket does not wake a thread blocked in accept(); shutting it
+        # down does (on Linux), else stop() would wait for the acceptor's join timeout.
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._sock.close()
         with self._lock:
@@ -199,6 +203,18 @@ def trickle(
             if server.stopping.wait(every):
                 return
             conn.sendall(body[start : start + size])
+
+    return script
+
+
+def route(scripts: dict[str, Script], default: Script | None = None) -> Script:
+    """Answer each request with the script for its path (the target without its query); a path
+    not listed gets ``default`` (a 404 when None)."""
+    fallback = default or answer(404)
+
+    def script(conn: socket.socket, request: Received, server: RawServer) -> None:
+        chosen = scripts.get(request.target.partition("?")[0], fallback)
+        chosen(conn, request, server)
 
     return script
 

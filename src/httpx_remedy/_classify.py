@@ -117,8 +117,11 @@ def format_message(
     details: Details,
     stopped: str | None = None,
     secrets: tuple[str, ...] = (),
+    body_cut: str | None = None,
 ) -> str:
-    """One readable line: status, method and redacted URL, the server's words, the fix."""
+    """One readable line: status, method and redacted URL, the server's words, the fix.
+
+    ``stopped`` says why retrying stopped, ``body_cut`` which cap cut the body short."""
     reason = response.reason_phrase or details.entry.title
     parts = [f"{details.status} {reason} for {request.method} {redact_url(request.url)}"]
     said = []
@@ -133,6 +136,8 @@ def format_message(
         parts.append(f" (retry after {details.retry_after:g}s)")
     if stopped:
         parts.append(f" [{stopped}]")
+    if body_cut:
+        parts.append(f" [{body_cut}]")
     parts.append(f". Fix: {details.entry.fix}")
     return scrub(one_line("".join(parts), limit=1000), secrets)
 
@@ -145,10 +150,11 @@ def build_error(
     attempts: tuple[object, ...] = (),
     stopped: str | None = None,
     secrets: tuple[str, ...] = (),
+    body_cut: str | None = None,
 ) -> HTTPError:
     """The typed exception for ``response``."""
     return details.exception_class(
-        format_message(request, response, details, stopped, secrets),
+        format_message(request, response, details, stopped, secrets, body_cut),
         request=request,
         response=response,
         entry=details.entry,

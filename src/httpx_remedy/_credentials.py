@@ -547,13 +547,18 @@ class RefreshToken(Grant):
 
 
 def parse_token_response(
-    request: Request, response: Response, body: bytes, secrets: tuple[str, ...]
+    request: Request,
+    response: Response,
+    body: bytes,
+    secrets: tuple[str, ...],
+    *,
+    body_cut: str | None = None,
 ) -> dict[str, Any]:
     """The token JSON from a 2xx token endpoint response, or the typed error it really is.
 
     A 2xx whose body carries an OAuth ``error`` raises that code's class; a 2xx without an
     ``access_token`` raises :class:`TokenResponseError`. Form-encoded bodies (some legacy
-    servers) are accepted too.
+    servers) are accepted too. ``body_cut`` says which cap cut the body short, if one did.
     """
     data: Any = None
     try:
@@ -570,12 +575,19 @@ def parse_token_response(
         return data
     details = describe(response.status_code, response.headers, body, time.time())
     if details.error is not None:
-        raise build_error(request, buffered(response, body, request), details, secrets=secrets)
+        raise build_error(
+            request,
+            buffered(response, body, request),
+            details,
+            secrets=secrets,
+            body_cut=body_cut,
+        )
     what = "no JSON object" if not isinstance(data, dict) else "no access_token"
     said = f': "{details.server_message}"' if details.server_message else ""
+    cut = f" [{body_cut}]" if body_cut else ""
     raise TokenResponseError(
         f"the token endpoint answered {response.status_code} with {what}{said}; check "
-        "token_url (it should be the token endpoint, not the authorization page)",
+        f"token_url (it should be the token endpoint, not the authorization page){cut}",
         response=buffered(response, body, request),
     )
 

@@ -65,12 +65,30 @@ class Send:
     request: Request
 
 
+#: The longest an error body or a token response is read when no deadline comes sooner: a
+#: server that trickles a 401's body a byte at a time would otherwise hold the call for as long
+#: as ``max_error_body`` bytes take (nine hours for 64 KiB at one byte every half second).
+MAX_BODY_SECONDS = 10.0
+
+
 @dataclass(frozen=True)
 class ReadBody:
-    """Read at most ``limit`` bytes of the (decoded) body, then close the response."""
+    """Read the body and close the response: at most ``limit`` bytes once decoded, and no
+    further chunk once ``seconds`` have passed (checked between chunks; the wait for one chunk
+    is bounded by the read timeout). Answered with a :data:`BodyRead`. Made by
+    :func:`read_body`, which picks ``seconds``."""
 
     response: Response
     limit: int
+    seconds: float
+    #: True when ``seconds`` is what the deadline leaves, rather than ``MAX_BODY_SECONDS``.
+    by_deadline: bool = False
+
+
+#: What a :class:`ReadBody` gives back: the body (decoded, cut short if it had to be), and
+#: why it was cut short: None (read whole), ``"size"`` (``limit`` reached, decoded) or
+#: ``"time"`` (``seconds`` passed).
+BodyRead = tuple[bytes, "str | None"]
 
 
 @dataclass(frozen=True)
@@ -321,6 +339,7 @@ def run(
         url = redact_url(request.url)
         response: Response | None = None
         body: bytes | None = None
+        body_cut: str | None = None
         details: Details | None = None
         status: int | None = None
         code: str | None = None
@@ -337,7 +356,7 @@ def run(
             if settings.raise_errors and (policy is None or status not in policy.statuses):
                 # Not retryable by its status: read the body now, as the typed error needs it
                 # anyway and it may hold an OAuth code that is retryable after all.
-                body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
+                body, body_cut = yield from _read_error_body(settings, response, policy, started)
                 details = describe(status, response.headers, body, settings.wall_clock())
                 code, delay = details.error, _delay_of(details)
             else:
@@ -458,7 +477,7 @@ def run(
         if not settings.raise_errors:
             return response
         if body is None:
-            body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
+            body, body_cut = yield from _read_error_body(settings, response, policy, started)
         if details is None:
             details = describe(response.status_code, response.headers, body, settings.wall_clock())
         raise build_error(
@@ -468,6 +487,7 @@ def run(
             attempts=tuple(history),
             stopped=_stopped(note, attempt),
             secrets=_secrets(settings),
+            body_cut=body_cut,
         )
 
 
@@ -655,8 +675,15 @@ def fetch(settings: Settings, scope: str | None) -> Flow[Token]:
         response = yield from run(token_settings, request, first, start)
     else:
         response = first
-    body = cast(bytes, (yield ReadBody(response, MAX_TOKEN_BODY)))
-    data = parse_token_response(request, response, body, auth.manager.secrets())
+    command = read_body(response, MAX_TOKEN_BODY, time_left(start[0], start[1], settings.clock()))
+    body, cut = cast(BodyRead, (yield command))
+    data = parse_token_response(
+        request,
+        response,
+        body,
+        auth.manager.secrets(),
+        body_cut=cut_note(command, cut, "token response", "MAX_TOKEN_BODY"),
+    )
     data = source.accept(data)
     return Token.from_response(
         data, now=settings.clock(), wall_now=settings.wall_clock(), leeway=source.leeway
@@ -667,6 +694,46 @@ def _delay_of(details: Details) -> tuple[float, str] | None:
     if details.retry_after is None or details.retry_after_source is None:
         return None
     return details.retry_after, details.retry_after_source
+
+
+def time_left(policy: Retry | None, started: float, now: float) -> float | None:
+    """What the policy's deadline leaves of a call that started at ``started``; None without
+    one."""
+    if policy is None or policy.deadline is None:
+        return None
+    return policy.deadline - (now - started)
+
+
+def read_body(response: Response, limit: int, left: float | None = None) -> ReadBody:
+    """The command that reads a body: for ``MAX_BODY_SECONDS`` at most, or what the deadline
+    leaves (``left``) when that is less."""
+    if left is not None and left < MAX_BODY_SECONDS:
+        return ReadBody(response, limit, max(left, 0.0), by_deadline=True)
+    return ReadBody(response, limit, MAX_BODY_SECONDS)
+
+
+def cut_note(command: ReadBody, cut: str | None, what: str, cap: str) -> str | None:
+    """Says which cap cut a body short (None when it was read whole): ``what`` names the body,
+    ``cap`` the size cap."""
+    if cut == "time":
+        if command.by_deadline:
+            return f"{what} cut: still arriving when the deadline came, {command.seconds:.3g}s in"
+        return f"{what} cut: still arriving after {command.seconds:.3g}s (MAX_BODY_SECONDS)"
+    if cut == "size":
+        return f"{what} cut at {command.limit} bytes ({cap})"
+    return None
+
+
+def _read_error_body(
+    settings: Settings, response: Response, policy: Retry | None, started: float
+) -> Flow[tuple[bytes, str | None]]:
+    """Read an error body within the size cap and the time left: the bytes, and the note that
+    says why they stop short, if they do."""
+    command = read_body(
+        response, settings.max_error_body, time_left(policy, started, settings.clock())
+    )
+    body, cut = cast(BodyRead, (yield command))
+    return body, cut_note(command, cut, "error body", "max_error_body")
 
 
 def _stopped(note: str | None, attempt: int) -> str | None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._decode import decode_bounded
+
 _httpx2: ModuleType | None
 try:  # pragma: no cover - which branch runs depends on what is installed
     import httpx2 as _httpx2
@@ -173,23 +175,12 @@ def body_in_memory(response: httpx.Response) -> bytes | None:
         return None
 
 
-def decode_body(response: httpx.Response, raw: bytes) -> bytes:
-    """``raw`` decoded per the response's Content-Encoding; the raw bytes when that fails.
-
-    The error body may be cut short or lie about its encoding, and what it says is still
-    worth reading.
-    """
-    encoding = response.headers.get("content-encoding")
-    if not raw or not encoding or encoding.strip().lower() == "identity":
-        return raw
-    stack = stack_of(response)
-    try:
-        decoded: bytes = stack.Response(
-            200, headers={"content-encoding": encoding}, content=raw
-        ).content
-    except _all("DecodingError"):
-        return raw
-    return decoded
+def decode_body(response: httpx.Response, raw: bytes, limit: int) -> tuple[bytes, bool]:
+    """``raw`` decoded per the response's Content-Encoding, at most ``limit`` bytes of it, and
+    whether more was there (see :func:`decode_bounded`: a bomb stops at ``limit``, a body that
+    does not decode comes back raw)."""
+    encodings = response.headers.get_list("content-encoding", split_commas=True)
+    return decode_bounded(encodings, raw, limit)
 
 
 def buffered(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
