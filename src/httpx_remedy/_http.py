@@ -187,12 +187,14 @@ def buffered(response: httpx.Response, body: bytes, request: httpx.Request) -> h
     """A copy of ``response`` holding ``body`` (already decoded), detached from the network.
 
     The error response travels on the exception long after its connection went back to the
-    pool, so it must carry the bytes that were read instead of a stream.
+    pool, so it must carry the bytes that were read instead of a stream. The headers are copied
+    as the bytes that arrived: decoded to text, a byte outside ASCII (``caf\\xe9``) could not be
+    encoded again.
     """
     headers = [
         (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        for name, value in response.headers.raw
+        if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
     ]
     copy: httpx.Response = stack_of(response).Response(
         response.status_code,
