@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import httpx_remedy as remedy
-from httpx_remedy import _flow
+from httpx_remedy import _body
 from httpx_remedy._decode import _STEP, decode_bounded
 
 from .rawserver import RawServer, Script, answer, gzip_bomb, route, trickle
@@ -47,7 +47,7 @@ HTTPCORE_UNCLOSED = pytest.mark.filterwarnings(
 @pytest.fixture
 def short_cap(monkeypatch: pytest.MonkeyPatch) -> float:
     """``MAX_BODY_SECONDS`` cut to 0.6 s, so a trickle is stopped quickly."""
-    monkeypatch.setattr(_flow, "MAX_BODY_SECONDS", CAP)
+    monkeypatch.setattr(_body, "MAX_BODY_SECONDS", CAP)
     return CAP
 
 
@@ -199,14 +199,14 @@ def test_a_body_read_whole_carries_no_note() -> None:
 
 def test_read_body_takes_the_sooner_of_deadline_and_cap() -> None:
     response = httpx.Response(500)
-    assert _flow.read_body(response, 10).seconds == _flow.MAX_BODY_SECONDS
-    assert _flow.read_body(response, 10, left=30.0).seconds == _flow.MAX_BODY_SECONDS
-    soon = _flow.read_body(response, 10, left=2.5)
+    assert _body.read_body(response, 10).seconds == _body.MAX_BODY_SECONDS
+    assert _body.read_body(response, 10, left=30.0).seconds == _body.MAX_BODY_SECONDS
+    soon = _body.read_body(response, 10, left=2.5)
     assert (soon.seconds, soon.by_deadline) == (2.5, True)
-    assert _flow.read_body(response, 10, left=-1.0).seconds == 0.0
-    assert _flow.time_left(None, 0.0, 5.0) is None
-    assert _flow.time_left(remedy.Retry(deadline=None), 0.0, 5.0) is None
-    assert _flow.time_left(remedy.Retry(deadline=8.0), 100.0, 105.0) == 3.0
+    assert _body.read_body(response, 10, left=-1.0).seconds == 0.0
+    assert _body.time_left(None, 0.0, 5.0) is None
+    assert _body.time_left(remedy.Retry(deadline=None), 0.0, 5.0) is None
+    assert _body.time_left(remedy.Retry(deadline=8.0), 100.0, 105.0) == 3.0
 
 
 # -- decompression bombs: bounded means decoded bytes --

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, TypeVar, cast
 
+from ._body import BodyRead, ReadBody, cut_note, read_body, time_left
 from ._catalog import Remedy
 from ._classify import Details, build_error, delay_requested, describe
 from ._credentials import (
@@ -63,32 +64,6 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Send:
     request: Request
-
-
-#: The longest an error body or a token response is read when no deadline comes sooner: a
-#: server that trickles a 401's body a byte at a time would otherwise hold the call for as long
-#: as ``max_error_body`` bytes take (nine hours for 64 KiB at one byte every half second).
-MAX_BODY_SECONDS = 10.0
-
-
-@dataclass(frozen=True)
-class ReadBody:
-    """Read the body and close the response: at most ``limit`` bytes once decoded, and no
-    further chunk once ``seconds`` have passed (checked between chunks; the wait for one chunk
-    is bounded by the read timeout). Answered with a :data:`BodyRead`. Made by
-    :func:`read_body`, which picks ``seconds``."""
-
-    response: Response
-    limit: int
-    seconds: float
-    #: True when ``seconds`` is what the deadline leaves, rather than ``MAX_BODY_SECONDS``.
-    by_deadline: bool = False
-
-
-#: What a :class:`ReadBody` gives back: the body (decoded, cut short if it had to be), and
-#: why it was cut short: None (read whole), ``"size"`` (``limit`` reached, decoded) or
-#: ``"time"`` (``seconds`` passed).
-BodyRead = tuple[bytes, "str | None"]
 
 
 @dataclass(frozen=True)
@@ -694,34 +669,6 @@ def _delay_of(details: Details) -> tuple[float, str] | None:
     if details.retry_after is None or details.retry_after_source is None:
         return None
     return details.retry_after, details.retry_after_source
-
-
-def time_left(policy: Retry | None, started: float, now: float) -> float | None:
-    """What the policy's deadline leaves of a call that started at ``started``; None without
-    one."""
-    if policy is None or policy.deadline is None:
-        return None
-    return policy.deadline - (now - started)
-
-
-def read_body(response: Response, limit: int, left: float | None = None) -> ReadBody:
-    """The command that reads a body: for ``MAX_BODY_SECONDS`` at most, or what the deadline
-    leaves (``left``) when that is less."""
-    if left is not None and left < MAX_BODY_SECONDS:
-        return ReadBody(response, limit, max(left, 0.0), by_deadline=True)
-    return ReadBody(response, limit, MAX_BODY_SECONDS)
-
-
-def cut_note(command: ReadBody, cut: str | None, what: str, cap: str) -> str | None:
-    """Says which cap cut a body short (None when it was read whole): ``what`` names the body,
-    ``cap`` the size cap."""
-    if cut == "time":
-        if command.by_deadline:
-            return f"{what} cut: still arriving when the deadline came, {command.seconds:.3g}s in"
-        return f"{what} cut: still arriving after {command.seconds:.3g}s (MAX_BODY_SECONDS)"
-    if cut == "size":
-        return f"{what} cut at {command.limit} bytes ({cap})"
-    return None
 
 
 def _read_error_body(

@@ -15,16 +15,15 @@ import anyio
 import anyio.to_thread
 
 from . import _policy
+from ._body import BodyRead, ReadBody, cut_note, read_body
 from ._classify import MAX_ERROR_BODY, build_error, describe
 from ._credentials import AsyncTokenSource, Grant, TokenManager, TokenSource, require_secure
 from ._flow import (
     Auth,
-    BodyRead,
     Close,
     Command,
     Flow,
     Locked,
-    ReadBody,
     Send,
     Settings,
     Sleep,
@@ -32,9 +31,7 @@ from ._flow import (
     T,
     authorize,
     begin,
-    cut_note,
     pause_before_send,
-    read_body,
     run,
 )
 from ._http import (
