@@ -206,6 +206,18 @@ def trickle(
     return script
 
 
+def route(scripts: dict[str, Script], default: Script | None = None) -> Script:
+    """Answer each request with the script for its path (the target without its query); a path
+    not listed gets ``default`` (a 404 when None)."""
+    fallback = default or answer(404)
+
+    def script(conn: socket.socket, request: Received, server: RawServer) -> None:
+        chosen = scripts.get(request.target.partition("?")[0], fallback)
+        chosen(conn, request, server)
+
+    return script
+
+
 def stall(conn: socket.socket, request: Received, server: RawServer) -> None:
     """Accept the request and never answer (until the server stops)."""
     server.stopping.wait()

@@ -184,12 +184,14 @@ def format_message(
     stopped: str | None = None,
     secrets: tuple[str, ...] = (),
     scrubber: Scrubber | None = None,
+    body_cut: str | None = None,
 ) -> str:
     """One readable line: status, method and redacted URL, the server's words, the fix.
 
     The server's words are the OAuth ``error_description`` and its own ``server_message``,
-    both when they differ. Secrets are scrubbed before the line is cut to 1000 characters, so
-    that no cut keeps part of one.
+    both when they differ. ``stopped`` says why retrying stopped, ``body_cut`` which cap cut
+    the body short. Secrets are scrubbed before the line is cut to 1000 characters, so that no
+    cut keeps part of one.
     """
     reason = response.reason_phrase or details.entry.title
     parts = [f"{details.status} {reason} for {request.method} {redact_url(request.url)}"]
@@ -205,6 +207,8 @@ def format_message(
         parts.append(f" (retry after {details.retry_after:g}s)")
     if stopped:
         parts.append(f" [{stopped}]")
+    if body_cut:
+        parts.append(f" [{body_cut}]")
     parts.append(f". Fix: {details.entry.fix}")
     if scrubber is None:
         scrubber = error_scrubber(request, secrets)
@@ -219,13 +223,14 @@ def build_error(
     attempts: tuple[Attempt, ...] = (),
     stopped: str | None = None,
     secrets: tuple[str, ...] = (),
+    body_cut: str | None = None,
 ) -> HTTPError:
     """The typed exception for ``response``, with ``secrets`` and the request's own secrets
     scrubbed from its message, every text attribute and the attempt records."""
     scrubber = error_scrubber(request, secrets)
     details = scrub_details(details, scrubber)
     return details.exception_class(
-        format_message(request, response, details, stopped, scrubber=scrubber),
+        format_message(request, response, details, stopped, scrubber=scrubber, body_cut=body_cut),
         request=request,
         response=response,
         entry=details.entry,

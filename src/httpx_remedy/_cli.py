@@ -48,6 +48,15 @@ def _catalog(as_json: bool) -> int:
     return 0
 
 
+def _say(text: str) -> None:
+    """Print a line that holds what a server sent: control characters become spaces (no
+    terminal escapes, no forged lines), and what the terminal's encoding cannot show is
+    escaped (``\\xe9``) rather than fatal."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    line = "".join(c if c.isprintable() else " " for c in text)
+    print(line.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+
+
 def _probe(url: str, method: str, headers: list[str], data: str | None, retries: bool) -> int:
     from ._exceptions import HTTPError
     from ._flow import attempts_of
@@ -65,29 +74,29 @@ def _probe(url: str, method: str, headers: list[str], data: str | None, retries:
             return 2
         pairs.append((name.strip(), value.strip()))
     retry = Retry() if retries else None
-    print(f"{method.upper()} {redact_url(url)}")
+    _say(f"{method.upper()} {redact_url(url)}")
     try:
         with Client(transport=RemedyTransport(retry=retry), timeout=30) as client:
             response = client.request(method.upper(), url, headers=pairs, content=data)
     except HTTPError as e:
-        print(f"-> {type(e).__name__} ({e.status_code} {e.response.reason_phrase})")
+        _say(f"-> {type(e).__name__} ({e.status_code} {e.response.reason_phrase})")
         if e.error:
-            print(f"   error:       {e.error}")
+            _say(f"   error:       {e.error}")
         words = e.error_description or e.server_message
         if words:
-            print(f"   server said: {words}")
+            _say(f"   server said: {words}")
         if e.retry_after is not None:
-            print(f"   retry after: {e.retry_after:g}s")
-        print(f"   means:       {e.entry.description}")
-        print(f"   fix:         {e.entry.fix}")
+            _say(f"   retry after: {e.retry_after:g}s")
+        _say(f"   means:       {e.entry.description}")
+        _say(f"   fix:         {e.entry.fix}")
         _print_attempts(e.attempts)
         return 1
     except failures as e:
-        print(f"-> {type(e).__name__}: {e}")
+        _say(f"-> {type(e).__name__}: {e}")
         _print_attempts(attempts_of(e))
         return 3
     size = len(response.content)
-    print(f"-> {response.status_code} {response.reason_phrase} ({size} bytes): no error to fix")
+    _say(f"-> {response.status_code} {response.reason_phrase} ({size} bytes): no error to fix")
     return 0
 
 
@@ -95,7 +104,7 @@ def _print_attempts(attempts: Sequence[object]) -> None:
     if attempts:
         print("   attempts:")
         for attempt in attempts:
-            print(f"     {attempt}")
+            _say(f"     {attempt}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import threading
 import time
 import warnings
@@ -36,7 +37,7 @@ from ._catalog import Remedy, catalog
 from ._classify import build_error, describe, error_scrubber
 from ._exceptions import HTTPError, RemedyError
 from ._http import Origin, Request, Response, buffered, new_request, origin_text, stack_of
-from ._redact import basic_credentials, without_credential_members
+from ._redact import REDACTED, basic_credentials, without_credential_members
 from ._store import Store
 
 logger = logging.getLogger("httpx_remedy")
@@ -67,7 +68,10 @@ class InsecureTransportError(RemedyError, ValueError):
 
 
 class TokenResponseError(RemedyError):
-    """The token endpoint answered 2xx with something that is not a token."""
+    """The token endpoint answered 2xx with something that is not a token, or with a token that
+    cannot be sent (see :func:`authorization_problem`). ``response`` is that answer; when it held
+    a token, its body is the token JSON with ``access_token``, ``refresh_token`` and
+    ``id_token`` redacted."""
 
     def __init__(self, message: str, *, response: Response) -> None:
         super().__init__(message)
@@ -118,6 +122,9 @@ def require_secure(url: str, what: str) -> None:
 class Token:
     """An access token and what came with it. Its ``repr`` shows no secret.
 
+    ``ValueError`` (``TypeError`` for a non-string) when the token cannot be sent in an
+    ``Authorization`` header: see :func:`authorization_problem`. The message never holds it.
+
     ``expires_at`` and ``refresh_at`` are readings of ``time.monotonic()``, so wall-clock jumps
     do not matter; ``refresh_at`` comes ``LEEWAY`` seconds (plus a little jitter, so a fleet
     does not refresh in the same second) before expiry, or half-way through a short lifetime.
@@ -134,6 +141,11 @@ class Token:
     """The ``Authorization`` header value (made once: it is sent with every request)."""
 
     def __post_init__(self) -> None:
+        problem = authorization_problem(self.access_token, self.token_type)
+        if problem is not None:
+            if not (isinstance(self.access_token, str) and isinstance(self.token_type, str)):
+                raise TypeError(problem)
+            raise ValueError(problem)
         object.__setattr__(self, "authorization", f"{self.token_type} {self.access_token}")
 
     @classmethod
@@ -165,12 +177,7 @@ class Token:
             early = leeway + random.uniform(0.0, jitter)
             expires_at = now + lifetime
             refresh_at = now + max(lifetime - early, lifetime * MIN_LIFETIME_SHARE)
-        token_type = data.get("token_type")
-        token_type = (
-            "Bearer"
-            if not isinstance(token_type, str) or (token_type.lower() == "bearer")
-            else token_type
-        )
+        token_type = _token_type(data.get("token_type"))
         refresh = data.get("refresh_token")
         scope = data.get("scope")
         return cls(
@@ -190,6 +197,66 @@ class Token:
     def usable(self, now: float) -> bool:
         """True until the token expires."""
         return self.expires_at is None or now < self.expires_at
+
+
+def _token_type(value: object) -> str:
+    """The auth-scheme a token response's ``token_type`` stands for: ``Bearer`` when it is
+    missing, empty or any case of bearer (RFC 6750 §4 is case-insensitive; some servers send
+    ``bearer``, and some servers reject anything but ``Bearer``)."""
+    if not isinstance(value, str) or not value or value.lower() == "bearer":
+        return "Bearer"
+    return value
+
+
+#: An access token as it can be sent: visible ASCII, one or more (RFC 6749 Appendix A's VSCHAR
+#: without the space; see :func:`authorization_problem`).
+_ACCESS_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+#: A token type as it can be sent: an auth-scheme, which is an RFC 9110 token.
+_TOKEN_TYPE_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def authorization_problem(access_token: object, token_type: object) -> str | None:
+    """Why ``{token_type} {access_token}`` cannot be sent as an ``Authorization`` header, or
+    None when it can. The message names the position and code point of the first bad
+    character, never the token.
+
+    An access token must be visible ASCII (%x21-7E). RFC 6749 Appendix A allows %x20-7E, but a
+    space cannot be sent: a leading or trailing one is stripped from the header value on the
+    way (RFC 9110 §5.5), and one inside cannot be told from the separator after the scheme, as
+    Bearer's b64token (RFC 6750 §2.1) and every auth-scheme's token68 exclude it. Stricter than
+    VSCHAR it is not: b64token would refuse tokens real servers issue (``app|secret``,
+    ``00D..!..``). A character outside ASCII has no agreed encoding in a header (servers read
+    Latin-1, UTF-8 or refuse), and CR, LF or NUL would end or break the header. The token
+    type is the auth-scheme, so it must be an RFC 9110 token (``Bearer``, ``DPoP``, ``MAC``).
+    """
+    if not isinstance(access_token, str):
+        return f"access_token must be a str, not {type(access_token).__name__}"
+    if not isinstance(token_type, str):
+        return f"token_type must be a str, not {type(token_type).__name__}"
+    if not access_token:
+        return "access_token is empty"
+    if _ACCESS_TOKEN_RE.fullmatch(access_token) is None:
+        where = _first_outside(access_token, _ACCESS_TOKEN_RE)
+        return (
+            f"access_token cannot be sent in an Authorization header: it has {where}, and an "
+            "access token is visible ASCII (%x21-7E: no space, control or non-ASCII character)"
+        )
+    if _TOKEN_TYPE_RE.fullmatch(token_type) is None:
+        where = _first_outside(token_type, _TOKEN_TYPE_RE) if token_type else "nothing"
+        return (
+            f"token_type cannot be sent as an Authorization scheme: it has {where}, and a "
+            "token type is an RFC 9110 token (letters, digits and !#$%&'*+.^_`|~-)"
+        )
+    return None
+
+
+def _first_outside(text: str, allowed: re.Pattern[str]) -> str:
+    """``U+000D at position 12 of 40``: where ``text`` first leaves ``allowed``, without the
+    text itself."""
+    for position, char in enumerate(text):
+        if allowed.fullmatch(char) is None:
+            return f"U+{ord(char):04X} at position {position} of {len(text)}"
+    return "nothing wrong"  # pragma: no cover - only called once the whole text failed
 
 
 def _number(value: object) -> float | None:
@@ -555,13 +622,19 @@ class RefreshToken(Grant):
 
 
 def parse_token_response(
-    request: Request, response: Response, body: bytes, secrets: tuple[str, ...]
+    request: Request,
+    response: Response,
+    body: bytes,
+    secrets: tuple[str, ...],
+    *,
+    body_cut: str | None = None,
 ) -> dict[str, Any]:
     """The token JSON from a 2xx token endpoint response, or the typed error it really is.
 
     A 2xx whose body carries an OAuth ``error`` raises that code's class; a 2xx without an
-    ``access_token`` raises :class:`TokenResponseError`. Form-encoded bodies (some legacy
-    servers) are accepted too.
+    ``access_token``, or with one that cannot be sent (see :func:`authorization_problem`),
+    raises :class:`TokenResponseError`. Form-encoded bodies (some legacy servers) are accepted
+    too. ``body_cut`` says which cap cut the body short, if one did.
     """
     data: Any = None
     try:
@@ -575,7 +648,16 @@ def parse_token_response(
         and (data["access_token"])
         and "error" not in data
     ):
-        return data
+        problem = authorization_problem(data["access_token"], _token_type(data.get("token_type")))
+        if problem is None:
+            return data
+        # The body holds the token: the error carries it with every secret member redacted.
+        shown = {k: REDACTED if k in _SECRET_MEMBERS else v for k, v in data.items()}
+        raise TokenResponseError(
+            f"the token endpoint answered {response.status_code} with a token that cannot be "
+            f"used: {problem}",
+            response=buffered(response, json.dumps(shown).encode(), request),
+        )
     # Described without its credential-named members: a 2xx that is not a token (a token
     # under another name, say) must not put one in the message.
     details = describe(
@@ -586,14 +668,25 @@ def parse_token_response(
         error_scrubber(request, secrets),
     )
     if details.error is not None:
-        raise build_error(request, buffered(response, body, request), details, secrets=secrets)
+        raise build_error(
+            request,
+            buffered(response, body, request),
+            details,
+            secrets=secrets,
+            body_cut=body_cut,
+        )
     what = "no JSON object" if not isinstance(data, dict) else "no access_token"
     said = f': "{details.server_message}"' if details.server_message else ""
+    cut = f" [{body_cut}]" if body_cut else ""
     raise TokenResponseError(
         f"the token endpoint answered {response.status_code} with {what}{said}; check "
-        "token_url (it should be the token endpoint, not the authorization page)",
+        f"token_url (it should be the token endpoint, not the authorization page){cut}",
         response=buffered(response, body, request),
     )
+
+
+#: Token response members whose values never travel on an error.
+_SECRET_MEMBERS = frozenset({"access_token", "refresh_token", "id_token"})
 
 
 class TokenManager:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, TypeVar, cast
 
+from ._body import BodyRead, ReadBody, cut_note, read_body, time_left
 from ._catalog import Remedy
 from ._classify import Details, build_error, delay_requested, describe, error_scrubber
 from ._credentials import (
@@ -68,14 +69,6 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Send:
     request: Request
-
-
-@dataclass(frozen=True)
-class ReadBody:
-    """Read at most ``limit`` bytes of the (decoded) body, then close the response."""
-
-    response: Response
-    limit: int
 
 
 @dataclass(frozen=True)
@@ -362,6 +355,7 @@ def run(
         url = redact_url(request.url)
         response: Response | None = None
         body: bytes | None = None
+        body_cut: str | None = None
         details: Details | None = None
         status: int | None = None
         code: str | None = None
@@ -379,7 +373,7 @@ def run(
             if settings.raise_errors and (policy is None or status not in policy.statuses):
                 # Not retryable by its status: read the body now, as the typed error needs it
                 # anyway and it may hold an OAuth code that is retryable after all.
-                body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
+                body, body_cut = yield from _read_error_body(settings, response, policy, started)
                 details = describe(
                     status,
                     response.headers,
@@ -545,7 +539,7 @@ def run(
         if not settings.raise_errors:
             return response
         if body is None:
-            body = cast(bytes, (yield ReadBody(response, settings.max_error_body)))
+            body, body_cut = yield from _read_error_body(settings, response, policy, started)
         if details is None:
             details = describe(
                 response.status_code,
@@ -561,6 +555,7 @@ def run(
             attempts=tuple(history),
             stopped=_stopped(note, attempt),
             secrets=_secrets(settings),
+            body_cut=body_cut,
         )
 
 
@@ -832,8 +827,15 @@ def fetch(settings: Settings, scope: str | None, call: TokenCall) -> Flow[Token]
         response = yield from run(token_settings, request, first, start)
     else:
         response = first
-    body = cast(bytes, (yield ReadBody(response, MAX_TOKEN_BODY)))
-    data = parse_token_response(request, response, body, auth.manager.secrets())
+    command = read_body(response, MAX_TOKEN_BODY, time_left(start[0], start[1], settings.clock()))
+    body, cut = cast(BodyRead, (yield command))
+    data = parse_token_response(
+        request,
+        response,
+        body,
+        auth.manager.secrets(),
+        body_cut=cut_note(command, cut, "token response", "MAX_TOKEN_BODY"),
+    )
     data = source.accept(data)
     return Token.from_response(
         data, now=settings.clock(), wall_now=settings.wall_clock(), leeway=source.leeway
@@ -855,6 +857,18 @@ def _delay_of(details: Details) -> tuple[float, str] | None:
     if details.retry_after is None or details.retry_after_source is None:
         return None
     return details.retry_after, details.retry_after_source
+
+
+def _read_error_body(
+    settings: Settings, response: Response, policy: Retry | None, started: float
+) -> Flow[tuple[bytes, str | None]]:
+    """Read an error body within the size cap and the time left: the bytes, and the note that
+    says why they stop short, if they do."""
+    command = read_body(
+        response, settings.max_error_body, time_left(policy, started, settings.clock())
+    )
+    body, cut = cast(BodyRead, (yield command))
+    return body, cut_note(command, cut, "error body", "max_error_body")
 
 
 def _stopped(note: str | None, attempt: int) -> str | None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._decode import decode_bounded
+
 _httpx2: ModuleType | None
 try:  # pragma: no cover - which branch runs depends on what is installed
     import httpx2 as _httpx2
@@ -175,35 +177,26 @@ def body_in_memory(response: httpx.Response) -> bytes | None:
         return None
 
 
-def decode_body(response: httpx.Response, raw: bytes) -> bytes:
-    """``raw`` decoded per the response's Content-Encoding; the raw bytes when that fails.
-
-    The error body may be cut short or lie about its encoding, and what it says is still
-    worth reading.
-    """
-    encoding = response.headers.get("content-encoding")
-    if not raw or not encoding or encoding.strip().lower() == "identity":
-        return raw
-    stack = stack_of(response)
-    try:
-        decoded: bytes = stack.Response(
-            200, headers={"content-encoding": encoding}, content=raw
-        ).content
-    except _all("DecodingError"):
-        return raw
-    return decoded
+def decode_body(response: httpx.Response, raw: bytes, limit: int) -> tuple[bytes, bool]:
+    """``raw`` decoded per the response's Content-Encoding, at most ``limit`` bytes of it, and
+    whether more was there (see :func:`decode_bounded`: a bomb stops at ``limit``, a body that
+    does not decode comes back raw)."""
+    encodings = response.headers.get_list("content-encoding", split_commas=True)
+    return decode_bounded(encodings, raw, limit)
 
 
 def buffered(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
     """A copy of ``response`` holding ``body`` (already decoded), detached from the network.
 
     The error response travels on the exception long after its connection went back to the
-    pool, so it must carry the bytes that were read instead of a stream.
+    pool, so it must carry the bytes that were read instead of a stream. The headers are copied
+    as the bytes that arrived: decoded to text, a byte outside ASCII (``caf\\xe9``) could not be
+    encoded again.
     """
     headers = [
         (name, value)
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        for name, value in response.headers.raw
+        if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
     ]
     copy: httpx.Response = stack_of(response).Response(
         response.status_code,

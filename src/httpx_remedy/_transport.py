@@ -15,6 +15,7 @@ import anyio
 import anyio.to_thread
 
 from . import _policy
+from ._body import BodyRead, ReadBody, cut_note, read_body
 from ._classify import MAX_ERROR_BODY, build_error, describe, error_scrubber
 from ._credentials import AsyncTokenSource, Grant, TokenManager, TokenSource, require_secure
 from ._flow import (
@@ -23,7 +24,6 @@ from ._flow import (
     Command,
     Flow,
     Locked,
-    ReadBody,
     Send,
     Settings,
     Sleep,
@@ -270,7 +270,7 @@ class RemedyTransport(BaseTransport):
         if isinstance(command, Send):
             return self._transport.handle_request(command.request)
         if isinstance(command, ReadBody):
-            return _read_sync(command.response, command.limit)
+            return _read_sync(command)
         if isinstance(command, Close):
             command.response.close()
         elif isinstance(command, Sleep):
@@ -394,7 +394,7 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         if isinstance(command, Send):
             return await self._transport.handle_async_request(command.request)
         if isinstance(command, ReadBody):
-            return await _read_async(command.response, command.limit)
+            return await _read_async(command)
         if isinstance(command, Close):
             await command.response.aclose()
         elif isinstance(command, Sleep):
@@ -419,21 +419,28 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         await self._transport.aclose()
 
 
-def _read_sync(response: Response, limit: int) -> bytes:
-    """At most ``limit`` bytes of the body, decoded; the response is closed either way.
+def _read_sync(command: ReadBody) -> BodyRead:
+    """The body as the command asks (at most ``limit`` bytes once decoded, no further chunk
+    after ``seconds``); the response is closed either way.
 
-    The raw stream is read, not ``iter_bytes()``, so the bound is on what crosses the network
+    The raw stream is read, not ``iter_bytes()``: httpx would inflate a compressed body whole,
     and a body that fails to decode still yields its bytes.
     """
+    response, limit = command.response, command.limit
     body = body_in_memory(response)
     if body is not None:
         response.close()
-        return body[:limit]
+        return body[:limit], "size" if len(body) > limit else None
     raw = bytearray()
+    late = False
+    give_up = time.monotonic() + command.seconds
     iterator = iter(response.stream)  # type: ignore[arg-type]
     try:
         while len(raw) < limit:
             raw += next(iterator)
+            if len(raw) < limit and time.monotonic() >= give_up:
+                late = True
+                break
     except BODY_END:
         # The end, a body that breaks off, or one already consumed: what was read still counts.
         pass
@@ -442,24 +449,30 @@ def _read_sync(response: Response, limit: int) -> bytes:
         if close is not None:
             close()
         response.close()
-    return decode_body(response, bytes(raw[:limit]))[:limit]
+    return _decoded(response, raw, limit, late)
 
 
-async def _read_async(response: Response, limit: int) -> bytes:
+async def _read_async(command: ReadBody) -> BodyRead:
     """The async twin of :func:`_read_sync`.
 
     The iterator is closed explicitly: an async generator left unfinished is reported (trio
     turns it into a ResourceWarning) when it is garbage collected.
     """
+    response, limit = command.response, command.limit
     body = body_in_memory(response)
     if body is not None:
         await response.aclose()
-        return body[:limit]
+        return body[:limit], "size" if len(body) > limit else None
     raw = bytearray()
+    late = False
+    give_up = time.monotonic() + command.seconds
     iterator = response.stream.__aiter__()  # type: ignore[union-attr]
     try:
         while len(raw) < limit:
             raw += await iterator.__anext__()
+            if len(raw) < limit and time.monotonic() >= give_up:
+                late = True
+                break
     except ASYNC_BODY_END:
         pass
     finally:
@@ -467,23 +480,34 @@ async def _read_async(response: Response, limit: int) -> bytes:
         if aclose is not None:
             await aclose()
         await response.aclose()
-    return decode_body(response, bytes(raw[:limit]))[:limit]
+    return _decoded(response, raw, limit, late)
+
+
+def _decoded(response: Response, raw: bytearray, limit: int, late: bool) -> BodyRead:
+    """The body read, decoded within ``limit``, and why it stops short: a body exactly
+    ``limit`` bytes long is not said to be cut (nothing more was read to tell)."""
+    body, more = decode_body(response, bytes(raw[:limit]), limit)
+    return body, "time" if late else "size" if more or len(raw) > limit else None
 
 
 def raise_for_status(response: Response) -> Response:
     """Raise the typed error for ``response`` if it is a 4xx or 5xx; return it otherwise.
 
     Works on any response, without the transport (an ``event_hooks`` response hook, say). The
-    body is used when it was read; an unread sync body is read up to 64 KiB; an unread async
-    body is left alone (use :func:`araise_for_status`).
+    body is used when it was read; an unread sync body is read up to 64 KiB (decoded) and for
+    ``MAX_BODY_SECONDS`` at most; an unread async body is left alone (use
+    :func:`araise_for_status`).
     """
     if response.status_code < 400:
         return response
     body = _body_of(response)
+    cut = None
     if body is None and not _is_async_stream(response):
-        body = _read_sync(response, MAX_ERROR_BODY)
+        command = read_body(response, MAX_ERROR_BODY)
+        body, cut = _read_sync(command)
         response = buffered(response, body, response.request)
-    raise _error_for(response, body)
+        cut = cut_note(command, cut, "error body", "64 KiB")
+    raise _error_for(response, body, cut)
 
 
 async def araise_for_status(response: Response) -> Response:
@@ -491,10 +515,13 @@ async def araise_for_status(response: Response) -> Response:
     if response.status_code < 400:
         return response
     body = _body_of(response)
+    cut = None
     if body is None:
-        body = await _read_async(response, MAX_ERROR_BODY)
+        command = read_body(response, MAX_ERROR_BODY)
+        body, cut = await _read_async(command)
         response = buffered(response, body, response.request)
-    raise _error_for(response, body)
+        cut = cut_note(command, cut, "error body", "64 KiB")
+    raise _error_for(response, body, cut)
 
 
 def _body_of(response: Response) -> bytes | None:
@@ -508,7 +535,7 @@ def _is_async_stream(response: Response) -> bool:
     return not isinstance(response.stream, SYNC_BYTE_STREAMS)
 
 
-def _error_for(response: Response, body: bytes | None) -> Exception:
+def _error_for(response: Response, body: bytes | None, body_cut: str | None) -> Exception:
     request = response.request
     details = describe(
         response.status_code, response.headers, body, time.time(), error_scrubber(request)
@@ -523,7 +550,7 @@ def _error_for(response: Response, body: bytes | None) -> Exception:
         0.0,
         "raise",
     )
-    return build_error(request, response, details, attempts=(attempt,))
+    return build_error(request, response, details, attempts=(attempt,), body_cut=body_cut)
 
 
 @overload
