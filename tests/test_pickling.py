@@ -311,6 +311,21 @@ def test_origin_paused_and_insecure_transport_round_trip() -> None:
     assert str(copy) == str(caught.value)
 
 
+def test_token_wait_timeout_round_trips_with_its_message() -> None:
+    # A TimeoutError is an OSError, whose __new__ leaves args empty for a subclass with its own
+    # __init__: the message must survive anyway.
+    waited = remedy.TokenWaitTimeout(2.0, "its longest timeout (2s)", "another request", "x")
+    copy = pickle.loads(pickle.dumps(waited))
+    assert type(copy) is remedy.TokenWaitTimeout
+    assert isinstance(copy, TimeoutError)
+    assert str(copy) == str(waited)
+    assert (copy.waited, copy.cap, copy.holder) == (
+        2.0,
+        "its longest timeout (2s)",
+        "another request",
+    )
+
+
 # ---- redacted() -----------------------------------------------------------------------------
 
 

@@ -533,6 +533,9 @@ def _restore(
     """An error rebuilt from its pickled parts; a combined class is found again by ``combine``."""
     cls = combine(*kind) if isinstance(kind, tuple) else kind
     error = cls.__new__(cls, *args)
+    # OSError's __new__ (TokenWaitTimeout is a TimeoutError) leaves args empty when the class
+    # has its own __init__: set them whatever the base.
+    error.args = args
     problem = state.get("problem")
     if isinstance(problem, dict):
         state["problem"] = MappingProxyType(problem)
