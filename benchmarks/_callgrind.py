@@ -1,0 +1,126 @@
+"""Instruction counts per case with valgrind's callgrind, all cases in one process.
+
+Wall time on a shared machine moves by several percent between runs; the number of instructions
+a request executes does not. A benchmark script calls :func:`measure` with its cases: run
+normally, it re-runs itself under ``valgrind --tool=callgrind`` with collection off, and inside
+valgrind each case is counted alone (counters zeroed, collection switched on for exactly the
+case's calls, then dumped under the case's name). The dumps are read back and returned as
+instructions per call.
+
+The switch is four lines of C using valgrind's client requests (``valgrind/callgrind.h``),
+compiled on first use into ``benchmarks/.build/`` with the system's C compiler. Needs valgrind
+(Debian: ``apt-get install valgrind``) and gcc.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+_SOURCE = r"""
+#include <valgrind/callgrind.h>
+int remedy_on_valgrind(void) { return RUNNING_ON_VALGRIND; }
+void remedy_start(void) { CALLGRIND_ZERO_STATS; CALLGRIND_TOGGLE_COLLECT; }
+void remedy_stop(const char *name) { CALLGRIND_TOGGLE_COLLECT; CALLGRIND_DUMP_STATS_AT(name); }
+"""
+
+_BUILD = Path(__file__).resolve().parent / ".build"
+_ENV = "HTTPX_REMEDY_CALLGRIND_DIR"
+
+
+def _library() -> ctypes.CDLL:
+    _BUILD.mkdir(exist_ok=True)
+    source = _BUILD / "callgrind_switch.c"
+    library = _BUILD / "callgrind_switch.so"
+    current = source.read_text() if source.exists() else ""
+    if not library.exists() or current != _SOURCE:
+        source.write_text(_SOURCE)
+        subprocess.run(
+            ["gcc", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True
+        )
+    return ctypes.CDLL(str(library))
+
+
+def under_valgrind() -> bool:
+    return os.environ.get(_ENV) is not None
+
+
+def _count(cases: dict[str, Callable[[], object]], calls: int, warmup: int) -> None:
+    """Inside valgrind: count each case's ``calls`` calls on their own."""
+    switch = _library()
+    switch.remedy_stop.argtypes = [ctypes.c_char_p]
+    if not switch.remedy_on_valgrind():
+        raise RuntimeError(f"{_ENV} is set but this process is not running under valgrind")
+    for index, (name, fn) in enumerate(cases.items()):
+        for _ in range(warmup):  # imports, pools, caches, the first token
+            fn()
+        gc.collect()
+        gc.disable()
+        switch.remedy_start()
+        for _ in range(calls):
+            fn()
+        switch.remedy_stop(f"case{index}".encode())
+        gc.enable()
+
+
+def measure(
+    cases: dict[str, Callable[[], object]], *, calls: int = 200, warmup: int = 50
+) -> dict[str, float] | None:
+    """Instructions per call of each case; None inside valgrind (the outer process reports).
+
+    Call it from the benchmark's ``main``: the first run re-executes the script under valgrind,
+    which builds the same cases and counts them; the counts come back to this process.
+    """
+    if under_valgrind():
+        _count(cases, calls, warmup)
+        return None
+    if shutil.which("valgrind") is None or shutil.which("gcc") is None:
+        raise SystemExit("instruction counts need valgrind and gcc (apt-get install valgrind gcc)")
+    _library()  # compiled outside valgrind: faster, and errors show plainly
+    with tempfile.TemporaryDirectory(prefix="remedy-callgrind-") as folder:
+        env = {**os.environ, _ENV: folder, "PYTHONHASHSEED": "0"}
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--collect-atstart=no",
+            f"--callgrind-out-file={folder}/callgrind.out",
+            sys.executable,
+            *sys.argv,
+        ]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout + done.stderr)
+            raise SystemExit(f"valgrind exited with {done.returncode}")
+        totals = _read_dumps(Path(folder))
+    names = list(cases)
+    return {names[index]: total / calls for index, total in sorted(totals.items())}
+
+
+def _read_dumps(folder: Path) -> dict[int, int]:
+    """``case<N>`` dump -> its total instruction count."""
+    totals: dict[int, int] = {}
+    for dump in folder.glob("callgrind.out*"):
+        text = dump.read_text(errors="replace")
+        trigger = re.search(r"^desc: Trigger: Client Request: case(\d+)$", text, re.M)
+        total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+        if trigger and total:
+            totals[int(trigger.group(1))] = int(total.group(1))
+    return totals
+
+
+def report(title: str, counts: dict[str, float], baseline: str) -> None:
+    """Print each case's instructions per call and its ratio to ``baseline``."""
+    base = counts[baseline]
+    print(f"\n{title}")
+    print(f"  {'case':<58} {'Ir/request':>11} {'vs ' + baseline:>16}")
+    for name, value in counts.items():
+        ratio = value / base
+        print(f"  {name:<58} {value:>11,.0f} {ratio:>9.3f} ({(ratio - 1) * 100:+.1f}%)")
