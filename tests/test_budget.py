@@ -545,3 +545,13 @@ def test_no_wait_leaves_the_process_wide_budget_alone() -> None:
         client.get("https://no-wait-budget.example/")
     assert len(caught.value.attempts) == 1
     assert "budget" in (caught.value.attempts[-1].note or "")
+
+
+def test_the_budget_remembers_at_most_ten_thousand_origins() -> None:
+    budget = RetryBudget(ratio=0.0, minimum=1)
+    for i in range(10_050):
+        budget.record_request(f"https://h{i}.example.test", 1.0)
+    assert len(budget._origins) == 10_000
+    # The oldest went first: the first origin starts afresh, the last keeps its count.
+    assert "https://h0.example.test" not in budget._origins
+    assert "https://h10049.example.test" in budget._origins
