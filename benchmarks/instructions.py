@@ -68,7 +68,9 @@ def cases() -> dict[str, Callable[[], object]]:
         "httpx-remedy, retry=None": get(
             httpx.Client(transport=remedy.RemedyTransport(fixed(), retry=None))
         ),
-        "httpx-remedy, default policy": get(httpx.Client(transport=remedy.RemedyTransport(fixed()))),
+        "httpx-remedy, default policy": get(
+            httpx.Client(transport=remedy.RemedyTransport(fixed()))
+        ),
         "httpx-remedy, default + ClientCredentials (token held)": get(
             httpx.Client(
                 transport=remedy.RemedyTransport(fixed(), credentials=credentials, origins=[API])
