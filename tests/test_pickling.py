@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import httpx_remedy as remedy
 from httpx_remedy import catalog
-from httpx_remedy._credentials import require_secure
 from httpx_remedy._exceptions import combine
+from httpx_remedy._token import require_secure
 from httpx_remedy.testing import no_wait
 
 from .conftest import FakeClock, async_client, sync_client

@@ -21,7 +21,7 @@ import pytest
 from joserfc.jwk import ECKey, RSAKey
 
 import httpx_remedy as remedy
-from httpx_remedy._credentials import (
+from httpx_remedy import (
     ClientCredentials,
     ReauthenticationRequired,
     RefreshToken,

@@ -14,17 +14,7 @@ retried with backoff, safely and within bounds::
 """
 
 from ._catalog import Catalog, Entry, Remedy, catalog
-from ._credentials import (
-    AsyncTokenSource,
-    ClientCredentials,
-    InsecureTransportError,
-    ReauthenticationRequired,
-    RefreshToken,
-    Token,
-    TokenResponseError,
-    TokenSource,
-)
-from ._exceptions import (
+from ._catalog_errors import (
     AccessDenied,
     AuthorizationPending,
     BadGateway,
@@ -35,7 +25,6 @@ from ._exceptions import (
     Forbidden,
     GatewayTimeout,
     Gone,
-    HTTPError,
     InsufficientScope,
     InsufficientUserAuthentication,
     InteractionRequired,
@@ -55,18 +44,15 @@ from ._exceptions import (
     NotFound,
     OAuthError,
     OAuthServerError,
-    OriginPaused,
     PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
-    RemedyError,
     RequestHeaderFieldsTooLarge,
     RequestTimeout,
     ServerError,
     ServiceUnavailable,
     SlowDown,
     TemporarilyUnavailable,
-    TokenWaitTimeout,
     TooEarly,
     TooManyRequests,
     Unauthorized,
@@ -79,10 +65,22 @@ from ._exceptions import (
     URITooLong,
     UseDPoPNonce,
 )
+from ._exceptions import (
+    HTTPError,
+    InsecureTransportError,
+    OriginPaused,
+    ReauthenticationRequired,
+    RemedyError,
+    TokenResponseError,
+    TokenWaitTimeout,
+)
 from ._flow import attempts_of
+from ._grants import ClientCredentials, RefreshToken
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
 from ._portable import redacted
+from ._sources import AsyncTokenSource, TokenSource
 from ._store import MemoryStore, RedisStore, Store
+from ._token import Token
 from ._transport import (
     AsyncRemedyTransport,
     RemedyTransport,

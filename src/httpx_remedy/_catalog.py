@@ -13,7 +13,8 @@ import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from . import _exceptions as exc
+from . import _catalog_errors as exc
+from ._exceptions import HTTPError
 
 
 class Remedy(str, enum.Enum):
@@ -56,7 +57,7 @@ class Entry:
     description: str
     causes: tuple[str, ...]
     fix: str
-    exception: type[exc.HTTPError]
+    exception: type[HTTPError]
     remedy: Remedy
     status: int | None
     source: str = "catalog"

@@ -11,19 +11,12 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from ._catalog import Entry, catalog
+from ._challenges import Challenge, find_challenge, parse_www_authenticate
+from ._delays import ratelimit_reset, server_delay
+from ._error_body import EMPTY_BODY, BodyDetails, parse_error_body
 from ._exceptions import HTTPError, combine
+from ._header_syntax import HeaderLookup
 from ._http import Request, Response
-from ._parse import (
-    EMPTY_BODY,
-    BodyDetails,
-    Challenge,
-    HeaderLookup,
-    find_challenge,
-    parse_error_body,
-    parse_www_authenticate,
-    ratelimit_reset,
-    server_delay,
-)
 from ._policy import Attempt
 from ._redact import Scrubber, cut, fold, redact_url, request_secrets
 

@@ -18,20 +18,11 @@ from types import ModuleType
 from typing import Any, TypeVar, cast
 
 from ._body import BodyRead, ReadBody, cut_note, read_body, time_left
-from ._catalog import Remedy
+from ._catalog import Remedy, catalog
+from ._challenges import Challenge, find_challenge, parse_www_authenticate
 from ._classify import Details, build_error, delay_requested, describe, error_scrubber
-from ._credentials import (
-    MAX_TOKEN_BODY,
-    Grant,
-    Token,
-    TokenManager,
-    parse_token_response,
-    should_refresh,
-    token_from_record,
-    token_record,
-    union_scope,
-)
 from ._exceptions import OriginPaused, TokenWaitTimeout
+from ._grants import MAX_TOKEN_BODY, Grant, parse_token_response
 from ._hooks import call_hook
 from ._http import (
     MAYBE_SENT_ERRORS,
@@ -47,10 +38,11 @@ from ._http import (
     set_authorization,
     stack_of,
 )
-from ._parse import Challenge, find_challenge, parse_www_authenticate
+from ._manager import TokenManager
 from ._policy import NO_RETRY, Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
 from ._store import Store
+from ._token import Token, token_from_record, token_record, union_scope
 
 logger = logging.getLogger("httpx_remedy")
 
@@ -893,3 +885,14 @@ def _announce(record: Attempt, policy: Retry | None, now: float) -> None:
     )
     if policy is not None and policy.on_retry is not None:
         call_hook("on_retry", policy.on_retry, record, now)
+
+
+def should_refresh(error: str | None) -> bool:
+    """Whether a 401 asks for a new token (RFC 6750 §3.1).
+
+    Yes for ``invalid_token`` and for no error code; also for a word that is not an OAuth code
+    (``{"error": "unauthorized"}``). No for an OAuth code with another fix (``invalid_client``,
+    ``insufficient_user_authentication``, ``use_dpop_nonce``): a new token would not help.
+    """
+    entry = catalog.oauth(error)
+    return entry is None or entry.remedy is Remedy.REFRESH

@@ -820,7 +820,7 @@ class OAuthServer:
 
 def _answer_error(response: Any) -> str | None:
     """The OAuth error code an API answer carries, from its challenge or its JSON body."""
-    from ._parse import find_challenge, parse_www_authenticate
+    from ._challenges import find_challenge, parse_www_authenticate
 
     challenge = find_challenge(
         parse_www_authenticate(response.headers.getlist("WWW-Authenticate")), "Bearer"

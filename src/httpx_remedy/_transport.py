@@ -17,7 +17,6 @@ import anyio.to_thread
 from . import _policy
 from ._body import BodyRead, ReadBody, cut_note, read_body
 from ._classify import MAX_ERROR_BODY, build_error, describe, error_scrubber
-from ._credentials import AsyncTokenSource, Grant, TokenManager, TokenSource, require_secure
 from ._flow import (
     Auth,
     Close,
@@ -34,6 +33,7 @@ from ._flow import (
     pause_before_send,
     run,
 )
+from ._grants import Grant
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
     ASYNC_CLIENTS,
@@ -58,9 +58,12 @@ from ._http import (
     set_authorization,
     stack_of,
 )
+from ._manager import TokenManager
 from ._policy import Attempt, Retry
 from ._redact import redact_url
+from ._sources import AsyncTokenSource, TokenSource
 from ._store import Store
+from ._token import require_secure
 
 _DEFAULT: Any = object()
 
