@@ -13,7 +13,7 @@ retried with backoff, safely and within bounds::
         print(e.error_description, e.entry.fix)
 """
 
-from ._catalog import Catalog, Entry, Remedy, catalog
+from ._catalog import catalog
 from ._catalog_errors import (
     AccessDenied,
     AuthorizationPending,
@@ -65,6 +65,7 @@ from ._catalog_errors import (
     URITooLong,
     UseDPoPNonce,
 )
+from ._entry import Catalog, Entry, Remedy
 from ._exceptions import (
     HTTPError,
     InsecureTransportError,
@@ -78,8 +79,9 @@ from ._flow import attempts_of
 from ._grants import ClientCredentials, RefreshToken
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
 from ._portable import redacted
+from ._redis_store import RedisStore
 from ._sources import AsyncTokenSource, TokenSource
-from ._store import MemoryStore, RedisStore, Store
+from ._store import MemoryStore, Store
 from ._token import Token
 from ._transport import (
     AsyncRemedyTransport,

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from ._catalog import Entry, catalog
+from ._catalog import catalog
 from ._challenges import Challenge, find_challenge, parse_www_authenticate
 from ._delays import ratelimit_reset, server_delay
+from ._entry import Entry
 from ._error_body import EMPTY_BODY, BodyDetails, parse_error_body
 from ._exceptions import HTTPError, combine
 from ._header_syntax import HeaderLookup

@@ -8,7 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ._catalog import Entry, catalog
+from ._catalog import catalog
+from ._entry import Entry
 
 
 def _explain(code: str) -> int:

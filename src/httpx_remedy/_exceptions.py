@@ -98,7 +98,7 @@ from ._challenges import Challenge, find_challenge
 from ._http import HTTPStatusErrorBase, Request, Response
 
 if TYPE_CHECKING:
-    from ._catalog import Entry
+    from ._entry import Entry
     from ._policy import Attempt
 
 

@@ -18,9 +18,10 @@ from types import ModuleType
 from typing import Any, TypeVar, cast
 
 from ._body import BodyRead, ReadBody, cut_note, read_body, time_left
-from ._catalog import Remedy, catalog
+from ._catalog import catalog
 from ._challenges import Challenge, find_challenge, parse_www_authenticate
 from ._classify import Details, build_error, delay_requested, describe, error_scrubber
+from ._entry import Remedy
 from ._exceptions import OriginPaused, TokenWaitTimeout
 from ._grants import MAX_TOKEN_BODY, Grant, parse_token_response
 from ._hooks import call_hook

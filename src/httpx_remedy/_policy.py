@@ -14,7 +14,8 @@ from typing import Protocol
 
 import tenacity
 
-from ._catalog import RETRYABLE_STATUSES, Remedy, catalog
+from ._catalog import RETRYABLE_STATUSES, catalog
+from ._entry import Remedy
 
 WaitStrategy = tenacity.wait.wait_base | Callable[[tenacity.RetryCallState], float]
 
