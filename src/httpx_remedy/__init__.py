@@ -75,21 +75,16 @@ from ._exceptions import (
     TokenResponseError,
     TokenWaitTimeout,
 )
-from ._flow import attempts_of
 from ._grants import ClientCredentials, RefreshToken
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
 from ._portable import redacted
+from ._raise_for_status import araise_for_status, raise_for_status
+from ._recovery import attempts_of
 from ._redis_store import RedisStore
 from ._sources import AsyncTokenSource, TokenSource
 from ._store import MemoryStore, Store
 from ._token import Token
-from ._transport import (
-    AsyncRemedyTransport,
-    RemedyTransport,
-    araise_for_status,
-    raise_for_status,
-    wrap,
-)
+from ._transport import AsyncRemedyTransport, RemedyTransport, wrap
 
 __version__ = "0.1.0"
 

@@ -42,6 +42,13 @@ class Details:
     scope_hint: str | None = None
 
     @property
+    def delay(self) -> tuple[float, str] | None:
+        """The delay the server asked for and where it came from, or None."""
+        if self.retry_after is None or self.retry_after_source is None:
+            return None
+        return self.retry_after, self.retry_after_source
+
+    @property
     def exception_class(self) -> type[HTTPError]:
         """The class to raise: the code's class combined with the status's class."""
         status_class = catalog.for_status(self.status).exception

@@ -60,9 +60,9 @@ def _say(text: str) -> None:
 
 def _probe(url: str, method: str, headers: list[str], data: str | None, retries: bool) -> int:
     from ._exceptions import HTTPError
-    from ._flow import attempts_of
     from ._http import REQUEST_ERRORS, Client
     from ._policy import Retry
+    from ._recovery import attempts_of
     from ._redact import redact_url
     from ._transport import RemedyTransport
 

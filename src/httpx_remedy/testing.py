@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -21,8 +20,6 @@ from ._catalog import catalog
 from ._oauth_server import ApiCall, OAuthServer, TokenCall
 
 __all__ = ["ApiCall", "OAuthServer", "TokenCall", "error_response", "no_wait"]
-
-_lock = threading.Lock()
 
 # Codes a resource server reports in a WWW-Authenticate challenge rather than a JSON body
 # (RFC 6750 §3, RFC 9470 §3, RFC 9449 §7.1).
@@ -44,13 +41,11 @@ def no_wait() -> Iterator[None]:
     inside the block either, so that one test's retries cannot use up the next one's (a
     ``RetryBudget`` you pass to ``Retry(budget=...)`` still applies).
     """
-    with _lock:
-        _policy._no_wait_depth += 1
+    _policy.set_no_wait(True)
     try:
         yield
     finally:
-        with _lock:
-            _policy._no_wait_depth -= 1
+        _policy.set_no_wait(False)
 
 
 def _quote(value: str) -> str:
