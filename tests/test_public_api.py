@@ -112,6 +112,7 @@ def test_testing_module_is_public() -> None:
         "TokenCall",
         "error_response",
         "no_wait",
+        "use_clock",
     ]
     for name in testing.__all__:
         assert getattr(testing, name).__doc__
