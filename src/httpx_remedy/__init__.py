@@ -13,6 +13,8 @@ retried with backoff, safely and within bounds::
         print(e.error_description, e.entry.fix)
 """
 
+import inspect
+
 from ._catalog import catalog
 from ._catalog_errors import (
     AccessDenied,
@@ -170,3 +172,12 @@ __all__ = [
     "redacted",
     "wrap",
 ]
+
+# Every public class and function reports this package as its module, as httpx does: a traceback
+# shows httpx_remedy.NotFound, not the private module it is defined in (and a combined class,
+# made later from these, httpx_remedy.InvalidToken[Unauthorized]). Pickling finds them here.
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type) or inspect.isfunction(_public):
+        _public.__module__ = __name__
+del _name, _public, inspect

@@ -321,9 +321,12 @@ _DEFAULTS = {
 
 
 def _same(value: object, default: object) -> bool:
-    # The wait strategy and the budget are objects: the default is the very same one.
-    if isinstance(default, (RetryBudget, tenacity.wait.wait_base)):
+    # The default budget is the process-wide one itself; the default wait strategy is any of
+    # its kind with the same settings (a copy, as unpickling makes).
+    if isinstance(default, RetryBudget):
         return value is default
+    if isinstance(default, tenacity.wait.wait_base):
+        return type(value) is type(default) and vars(value) == vars(default)
     return value == default
 
 

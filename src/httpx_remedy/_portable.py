@@ -29,8 +29,6 @@ from ._redact import (
     without_credential_members,
 )
 
-__all__ = ["portable_state", "redacted"]
-
 E = TypeVar("E", bound=BaseException)
 
 _MAX_CHAIN: Final = 8  # causes and contexts followed by redacted()
