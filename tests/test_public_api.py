@@ -246,3 +246,27 @@ def test_the_exception_tree_names_every_exception_and_nothing_else() -> None:
     for name in named:
         assert issubclass(getattr(httpx_remedy, name), Exception)
     assert "RetryBudgetExhausted" not in doc
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_repository_ships_its_license_and_says_where_it_lives() -> None:
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License\n\nCopyright (c) 2026 httpx-remedy developers\n")
+    project = (ROOT / "pyproject.toml").read_text()
+    assert 'license-files = ["LICENSE"]' in project
+    urls = project[project.index("[project.urls]") :].split("\n\n")[0]
+    for name in ("Homepage", "Documentation", "Source", "Changelog", "Issues"):
+        assert f'\n{name} = "https://github.com/httpx-remedy/httpx-remedy' in urls, name
+
+
+def test_contributing_describes_every_module() -> None:
+    """The layout in CONTRIBUTING.md stays true: each module of the package has its paragraph."""
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    package = ROOT / "src" / "httpx_remedy"
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(package).as_posix()
+        if name == "__main__.py":
+            continue
+        assert f"**`{name}`**" in text, f"CONTRIBUTING.md does not describe {name}"
