@@ -305,12 +305,9 @@ def _parse_reset(value: str, now: float) -> float | None:
     """A ``*-Reset`` header value as a delay, by the heuristic of :func:`ratelimit_reset`."""
     text = value[:MAX_HEADER_CHARS].strip()
     number = parse_number(text)
-    if number is None:
-        date = parse_http_date(text, now=now)
-        if date is None:
-            return None
-        delay = date - now
-    elif number >= _UNIX_MILLISECONDS:
+    if number is None:  # an HTTP-date, read as Retry-After reads one
+        return parse_retry_after(text, now)
+    if number >= _UNIX_MILLISECONDS:
         delay = number / 1000 - now
     elif number >= _UNIX_SECONDS:
         delay = number - now

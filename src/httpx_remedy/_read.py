@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from ._body import BodyRead, ReadBody
-from ._http import TRANSPORT_ERRORS, Response, body_in_memory, decode_body
+from ._http import TRANSPORT_ERRORS, body_in_memory, decode_body
 
 # How reading a body may end: its end, a body that breaks off, or one already consumed
 # (httpx.StreamConsumed is a RuntimeError). What was read until then still counts.
@@ -28,21 +28,16 @@ def read_sync(command: ReadBody) -> BodyRead:
     The raw stream is read, not ``iter_bytes()``: httpx would inflate a compressed body whole,
     and a body that fails to decode still yields its bytes.
     """
-    response, limit = command.response, command.limit
-    body = body_in_memory(response)
-    if body is not None:
+    response = command.response
+    read = _in_memory(command)
+    if read is not None:
         response.close()
-        return body[:limit], "size" if len(body) > limit else None
-    raw = bytearray()
-    late = False
-    give_up = time.monotonic() + command.seconds
+        return read
+    reading = _Reading(command)
     iterator = iter(response.stream)  # type: ignore[arg-type]
     try:
-        while len(raw) < limit:
-            raw += next(iterator)
-            if len(raw) < limit and time.monotonic() >= give_up:
-                late = True
-                break
+        while reading.wants_more():
+            reading.take(next(iterator))
     except BODY_END:
         # The end, a body that breaks off, or one already consumed: what was read still counts.
         pass
@@ -51,7 +46,7 @@ def read_sync(command: ReadBody) -> BodyRead:
         if close is not None:
             close()
         response.close()
-    return _decoded(response, raw, limit, late)
+    return reading.result()
 
 
 async def read_async(command: ReadBody) -> BodyRead:
@@ -60,21 +55,16 @@ async def read_async(command: ReadBody) -> BodyRead:
     The iterator is closed explicitly: an async generator left unfinished is reported (trio
     turns it into a ResourceWarning) when it is garbage collected.
     """
-    response, limit = command.response, command.limit
-    body = body_in_memory(response)
-    if body is not None:
+    response = command.response
+    read = _in_memory(command)
+    if read is not None:
         await response.aclose()
-        return body[:limit], "size" if len(body) > limit else None
-    raw = bytearray()
-    late = False
-    give_up = time.monotonic() + command.seconds
+        return read
+    reading = _Reading(command)
     iterator = response.stream.__aiter__()  # type: ignore[union-attr]
     try:
-        while len(raw) < limit:
-            raw += await iterator.__anext__()
-            if len(raw) < limit and time.monotonic() >= give_up:
-                late = True
-                break
+        while reading.wants_more():
+            reading.take(await iterator.__anext__())
     except ASYNC_BODY_END:
         pass
     finally:
@@ -82,11 +72,40 @@ async def read_async(command: ReadBody) -> BodyRead:
         if aclose is not None:
             await aclose()
         await response.aclose()
-    return _decoded(response, raw, limit, late)
+    return reading.result()
 
 
-def _decoded(response: Response, raw: bytearray, limit: int, late: bool) -> BodyRead:
-    """The body read, decoded within ``limit``, and why it stops short: a body exactly
-    ``limit`` bytes long is not said to be cut (nothing more was read to tell)."""
-    body, more = decode_body(response, bytes(raw[:limit]), limit)
-    return body, "time" if late else "size" if more or len(raw) > limit else None
+def _in_memory(command: ReadBody) -> BodyRead | None:
+    """The body already read (a response built with ``content=``), cut to the limit; None when
+    it must be read from the stream."""
+    body = body_in_memory(command.response)
+    if body is None:
+        return None
+    return body[: command.limit], "size" if len(body) > command.limit else None
+
+
+class _Reading:
+    """A body being read from its stream: what arrived, and whether to read on. The bounds are
+    applied here, once for both drivers, which only fetch the next chunk."""
+
+    def __init__(self, command: ReadBody) -> None:
+        self.command = command
+        self.raw = bytearray()
+        self.late = False
+        self._give_up = time.monotonic() + command.seconds
+
+    def wants_more(self) -> bool:
+        return len(self.raw) < self.command.limit and not self.late
+
+    def take(self, chunk: bytes) -> None:
+        self.raw += chunk
+        if len(self.raw) < self.command.limit and time.monotonic() >= self._give_up:
+            self.late = True  # checked between chunks: the wait for one is the read timeout's
+
+    def result(self) -> BodyRead:
+        """The body read, decoded within the limit, and why it stops short: a body exactly
+        ``limit`` bytes long is not said to be cut (nothing more was read to tell)."""
+        limit = self.command.limit
+        body, more = decode_body(self.command.response, bytes(self.raw[:limit]), limit)
+        cut = "time" if self.late else "size" if more or len(self.raw) > limit else None
+        return body, cut

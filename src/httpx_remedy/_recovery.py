@@ -153,6 +153,9 @@ def run(
             body, body_cut = yield from read_error_body(settings, outcome, start)
         found = assess(settings, request, policy, outcome, body, settings.wall_clock())
         response = found.response
+        what = found.shown if response is not None else type(outcome).__name__
+        # What this attempt's record says whatever is done next (the action comes after).
+        fields = (attempt, max_attempts, request.method, url, found.status, what, elapsed)
         if found.pause is not None and settings.store is not None:
             # A store is user code too: should it raise, the response is closed first.
             try:
@@ -180,7 +183,6 @@ def run(
             if body is None:
                 yield Close(response)
             said = found.shown or "(no error code)"
-            so_far = (attempt, max_attempts, request.method, url, found.status, found.shown)
             before = f"after {found.status} {said} on {request.method} {url}"
             try:
                 token, fetched = yield from _replacement(
@@ -188,7 +190,7 @@ def run(
                 )
             except TokenWaitTimeout as error:
                 gave_up = f"gave up waiting for another's token fetch: {error.cap} ran out"
-                history.append(Attempt(*so_far, elapsed, "raise", note=gave_up))
+                history.append(Attempt(*fields, "raise", note=gave_up))
                 error.attempts = tuple(history)
                 raise
             minted = minted or fetched
@@ -203,7 +205,7 @@ def run(
                 request.method,
                 url,
             )
-            history.append(Attempt(*so_far, elapsed, "refresh" if fetched else "replay"))
+            history.append(Attempt(*fields, "refresh" if fetched else "replay"))
             set_authorization(request, token.authorization)
             outcome = yield from send(request)
             if not _failed(outcome):
@@ -225,20 +227,8 @@ def run(
                 origin=origin,
                 now=now,
             )
-        what = found.shown if response is not None else type(outcome).__name__
         if decision.retry:
-            record = Attempt(
-                attempt,
-                max_attempts,
-                request.method,
-                url,
-                found.status,
-                what,
-                elapsed,
-                "retry",
-                decision.wait,
-                decision.wait_reason,
-            )
+            record = Attempt(*fields, "retry", decision.wait, decision.wait_reason)
             history.append(record)
             if response is not None and body is None:
                 # Before any user code runs: a hook that blocks must not hold the connection.
@@ -266,19 +256,7 @@ def run(
             replayable=replayable,
         )
         action = "return" if response is not None and not settings.raise_errors else "raise"
-        history.append(
-            Attempt(
-                attempt,
-                max_attempts,
-                request.method,
-                url,
-                found.status,
-                what,
-                elapsed,
-                action,
-                note=note,
-            )
-        )
+        history.append(Attempt(*fields, action, note=note))
         if isinstance(outcome, Exception):
             if len(history) > 1 or note:
                 attach_attempts(outcome, tuple(history))
