@@ -17,6 +17,7 @@ import httpx_remedy as remedy
 from httpx_remedy._body import ReadBody
 from httpx_remedy._commands import Close, Locked, Send, Sleep, StoreOp, sleep_seconds
 from httpx_remedy._first_send import Start, begin, enters_flow
+from httpx_remedy._manager import TokenManager
 from httpx_remedy._recovery import assess, run
 from httpx_remedy._settings import Auth, Settings
 from httpx_remedy._token_fix import TokenFix, token_fix
@@ -49,7 +50,7 @@ def settings(**changes: Any) -> Settings:
 def with_token(**changes: Any) -> Settings:
     """Settings whose credentials hold TOKEN, bound to the API's origin."""
     source = Source()
-    manager = remedy.RemedyTransport(credentials=source)._settings.auth.manager  # type: ignore[union-attr]
+    manager = TokenManager(source)
     manager.store(remedy.Token(access_token=TOKEN))
     origin = ("https", "api.example.com", None)
     return settings(auth=Auth(source, manager, frozenset({origin}), step_up=False), **changes)
@@ -178,3 +179,15 @@ def test_a_request_that_gives_up_waiting_for_the_token_never_repeats_an_echoed_t
     (attempt,) = caught.value.attempts
     assert attempt.action == "raise"
     assert "gave up waiting for another's token fetch" in (attempt.note or "")
+
+
+def test_a_driver_refuses_what_is_not_a_command() -> None:
+    """Every command has its branch in a driver; anything else is an error, not a token call."""
+    with pytest.raises(TypeError, match="which is not a command"):
+        remedy.RemedyTransport()._execute("fetch a token?")  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_an_async_driver_refuses_what_is_not_a_command() -> None:
+    with pytest.raises(TypeError, match="which is not a command"):
+        await remedy.AsyncRemedyTransport()._execute("fetch a token?")  # type: ignore[arg-type]
