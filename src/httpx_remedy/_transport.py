@@ -76,7 +76,7 @@ Credentials = TypeVar("Credentials", SyncCredentials, AsyncCredentials)
 _managers: weakref.WeakKeyDictionary[object, TokenManager] = weakref.WeakKeyDictionary()
 
 
-def _auth(
+def _auth_of(
     credentials: object,
     origins: Iterable[str] | None,
     step_up: bool,
@@ -123,7 +123,7 @@ def _wrapped(transport: Any, *, is_async: bool) -> Any:
     return transport
 
 
-def _settings(
+def _build_settings(
     retry: Retry | None,
     raise_errors: bool,
     max_error_body: int,
@@ -170,13 +170,13 @@ class _RemedyTransportBase(Generic[Wrapped, Credentials]):
         store: Store | None = None,
     ) -> None:
         self._transport: Wrapped = _wrapped(transport, is_async=self._is_async)
-        self._settings = _settings(
+        self._settings = _build_settings(
             retry,
             raise_errors,
             max_error_body,
             self._transport,
             store,
-            _auth(credentials, origins, step_up, store, is_async=self._is_async),
+            _auth_of(credentials, origins, step_up, store, is_async=self._is_async),
         )
 
     @property
