@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from httpx_remedy._oauth_server import ApiCall, OAuthServer
+from httpx_remedy.testing.oauth_server import ApiCall, OAuthServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = 8

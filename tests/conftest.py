@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +9,8 @@ import httpx
 import pytest
 
 import httpx_remedy as remedy
-from httpx_remedy._policy import RetryBudget
+from httpx_remedy import RetryBudget
+from httpx_remedy.testing import use_clock
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -43,12 +43,13 @@ class FakeClock:
 
 def on_clock(transport: Any, clock: FakeClock) -> Any:
     """Put a remedy transport on ``clock``: its waits are recorded, never slept."""
-    transport._settings = dataclasses.replace(
-        transport._settings, clock=clock.monotonic, wall_clock=clock.time
-    )
     is_async = isinstance(transport, remedy.AsyncRemedyTransport)
-    transport._sleep = clock.asleep if is_async else clock.sleep
-    return transport
+    return use_clock(
+        transport,
+        monotonic=clock.monotonic,
+        wall=clock.time,
+        sleep=clock.asleep if is_async else clock.sleep,
+    )
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import httpx_remedy as remedy
-from httpx_remedy import _exceptions as exc
+from httpx_remedy import _catalog_errors as exc
 from httpx_remedy import catalog
+from httpx_remedy._exceptions import combine
 from httpx_remedy.testing import error_response
 
 from .conftest import FakeClock, async_client, sync_client
@@ -281,12 +282,12 @@ def test_combined_classes_are_cached(clock: FakeClock) -> None:
     first = fail_with(response, clock)
     second = fail_with(httpx.Response(401, json={"error": "invalid_client"}), clock)
     assert type(first) is type(second)
-    assert exc.combine(remedy.InvalidClient, exc.Unauthorized) is type(first)
+    assert combine(remedy.InvalidClient, exc.Unauthorized) is type(first)
     assert type(first).__name__ == "InvalidClient"
     assert repr(first).startswith("InvalidClient(")
     other = fail_with(httpx.Response(400, json={"error": "invalid_client"}), clock)
     assert type(other) is not type(first)
-    assert exc.combine(remedy.InvalidClient, remedy.BadRequest) is type(other)
+    assert combine(remedy.InvalidClient, remedy.BadRequest) is type(other)
 
 
 # ---- the attributes ------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from httpx_remedy import (
     Retry,
     RetryBudget,
 )
-from httpx_remedy._oauth_server import ApiCall, OAuthServer, TokenCall
+from httpx_remedy.testing.oauth_server import ApiCall, OAuthServer, TokenCall
 
 from .conftest import FakeClock, on_clock
 from .fleet_worker import Fleet, RedisServer, free_port, redis_for_tests, worker_config

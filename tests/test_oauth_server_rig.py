@@ -17,7 +17,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
-from httpx_remedy._oauth_server import OAuthServer
+from httpx_remedy.testing.oauth_server import OAuthServer
 
 
 @pytest.fixture
@@ -373,7 +373,7 @@ def test_basic_credentials_are_form_decoded(oauth_server: OAuthServer) -> None:
 def test_flask_is_imported_only_when_a_server_starts() -> None:
     code = (
         "import sys\n"
-        "from httpx_remedy._oauth_server import OAuthServer\n"
+        "from httpx_remedy.testing.oauth_server import OAuthServer\n"
         "server = OAuthServer()\n"
         "server.add_client('app', 's3cret')\n"
         "assert 'flask' not in sys.modules, 'flask imported too early'\n"

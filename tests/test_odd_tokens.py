@@ -17,7 +17,7 @@ import pytest
 
 import httpx_remedy as remedy
 from httpx_remedy import MemoryStore, Token
-from httpx_remedy._credentials import authorization_problem, token_record
+from httpx_remedy._token import authorization_problem, token_record
 
 from .conftest import FakeClock, async_client, sync_client
 

@@ -1,4 +1,4 @@
-"""Tests for the sans-I/O parsers of httpx_remedy._parse."""
+"""Tests for the sans-I/O parsers: challenges, delays, error bodies."""
 
 from __future__ import annotations
 
@@ -15,20 +15,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from httpx_remedy._parse import (
-    EMPTY_BODY,
+from httpx_remedy._challenges import Challenge, find_challenge, parse_www_authenticate
+from httpx_remedy._delays import (
     MAX_SERVER_DELAY,
-    BodyDetails,
-    Challenge,
-    HeaderLookup,
-    find_challenge,
-    parse_error_body,
     parse_http_date,
     parse_retry_after,
-    parse_www_authenticate,
     ratelimit_reset,
     server_delay,
 )
+from httpx_remedy._error_body import EMPTY_BODY, BodyDetails, parse_error_body
+from httpx_remedy._header_syntax import HeaderLookup
 
 SPEC_DATE = 784111777.0  # Sun, 06 Nov 1994 08:49:37 GMT
 NOW = 1_750_000_000.0  # 2025-06-15, a fixed "now" for the tests

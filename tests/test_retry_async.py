@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import httpx_remedy as remedy
 from httpx_remedy import Attempt, Retry
 from httpx_remedy._policy import DEFAULT_BUDGET
-from httpx_remedy.testing import no_wait
+from httpx_remedy.testing import no_wait, use_clock
 
 from .conftest import FakeClock, async_client, on_clock
 from .test_retry import (
@@ -110,7 +110,7 @@ async def test_default_policy_is_on_and_no_wait_skips_the_sleep() -> None:
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    transport._sleep = sleep
+    use_clock(transport, sleep=sleep)
     async with httpx.AsyncClient(transport=transport) as client:
         with no_wait():
             response = await client.get(_unique_url())
@@ -127,7 +127,7 @@ async def test_default_policy_sleeps_through_the_transport_sleep() -> None:
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    transport._sleep = sleep
+    use_clock(transport, sleep=sleep)
     async with httpx.AsyncClient(transport=transport) as client:
         response = await client.get(_unique_url())
     assert response.status_code == 200
@@ -569,7 +569,7 @@ async def test_retried_responses_are_closed_before_the_wait(clock: FakeClock) ->
         closed_at_sleep[-1] += [r.is_closed for r in server.responses]
         clock.sleep(seconds)
 
-    client._transport._sleep = sleep  # type: ignore[attr-defined]
+    use_clock(client._transport, sleep=sleep)  # type: ignore[arg-type]
     async with client:
         response = await client.get(URL)
         assert response.status_code == 200

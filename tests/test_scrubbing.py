@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus
 
+import anyio
 import httpx
 import pytest
 
@@ -346,6 +347,70 @@ async def test_a_challenge_code_holding_the_token_is_not_logged_or_recorded_asyn
     assert_clean(texts, "tok-ONE-0123456789abcdef")
     assert_clean(texts, "tok-TWO-0123456789abcdef")
     assert caught.value.attempts[0].action == "refresh"
+
+
+class EchoedToken:
+    """Answers 200 first (so that a token is fetched and held), then 401 with the token it got
+    echoed as the challenge's error code."""
+
+    def __init__(self) -> None:
+        self.sends = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.sends += 1
+        if self.sends == 1:
+            return httpx.Response(200)
+        sent = request.headers["authorization"].split(" ", 1)[1]
+        return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer error="{sent}"'})
+
+
+class OneToken:
+    def fetch_token(self, scope: str | None) -> dict[str, Any]:
+        return {"access_token": "tok-ONE-0123456789abcdef", "expires_in": 3600}
+
+
+def test_giving_up_on_the_token_lock_never_repeats_an_echoed_token(clock: FakeClock) -> None:
+    """With ``raise_errors=False`` the code is read from the challenge alone; the request that
+    gives up waiting for another's refresh must not put it in TokenWaitTimeout."""
+    client = sync_client(EchoedToken(), clock, credentials=OneToken(), raise_errors=False)
+    with client:
+        assert client.get(API).status_code == 200
+        lock = client._transport._settings.auth.manager.sync_lock  # type: ignore[attr-defined]
+        with lock, pytest.raises(remedy.TokenWaitTimeout) as caught:
+            client.get(API, timeout=0.05)  # another request holds the refresh lock
+    assert_clean(
+        [str(caught.value), repr(caught.value), *map(str, caught.value.attempts)],
+        "tok-ONE-0123456789abcdef",
+    )
+    assert [a.action for a in caught.value.attempts] == ["raise"]
+
+
+@pytest.mark.anyio
+async def test_giving_up_on_the_token_lock_never_repeats_an_echoed_token_async(
+    clock: FakeClock,
+) -> None:
+    client = async_client(EchoedToken(), clock, credentials=OneToken(), raise_errors=False)
+    async with client:
+        assert (await client.get(API)).status_code == 200
+        lock = client._transport._settings.auth.manager.async_lock()  # type: ignore[attr-defined]
+        held, done = anyio.Event(), anyio.Event()
+
+        async def another_request_refreshing() -> None:
+            async with lock:
+                held.set()
+                await done.wait()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(another_request_refreshing)
+            await held.wait()
+            with pytest.raises(remedy.TokenWaitTimeout) as caught:
+                await client.get(API, timeout=0.05)
+            done.set()
+    assert_clean(
+        [str(caught.value), repr(caught.value), *map(str, caught.value.attempts)],
+        "tok-ONE-0123456789abcdef",
+    )
+    assert [a.action for a in caught.value.attempts] == ["raise"]
 
 
 # ---- the pieces ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import httpx_remedy as remedy
-from httpx_remedy._parse import parse_error_body
+from httpx_remedy._error_body import parse_error_body
 from httpx_remedy._words import json_message, most_specific
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "real_errors.json").read_text())

@@ -25,7 +25,7 @@ import redis
 
 import httpx_remedy as remedy
 from httpx_remedy import ClientCredentials, MemoryStore, RedisStore, RefreshToken, Store, Token
-from httpx_remedy._credentials import token_from_record, token_record
+from httpx_remedy._token import token_from_record, token_record
 
 from .fleet_worker import RedisServer, free_port, redis_for_tests
 

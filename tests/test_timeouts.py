@@ -26,7 +26,9 @@ import tenacity
 
 import httpx_remedy as remedy
 from httpx_remedy import ClientCredentials, MemoryStore, Retry, RetryBudget, TokenWaitTimeout
-from httpx_remedy._flow import TOKEN_TIMEOUT, Auth, Settings, first_token
+from httpx_remedy._first_send import Start
+from httpx_remedy._settings import Auth, Settings
+from httpx_remedy._token_flow import TOKEN_TIMEOUT, first_token
 
 from .conftest import FakeClock, on_clock
 from .rawserver import RawServer, stall
@@ -345,7 +347,7 @@ def test_the_core_decides_how_long_a_request_waits_for_the_lock(
         clock=clock.monotonic,
     )
     request = httpx.Request("GET", API, extensions={"timeout": httpx.Timeout(timeout).as_dict()})
-    locked = first_token(settings, request, (retry, clock.now, None, None))
+    locked = first_token(settings, request, Start(retry, clock.now, None, None, True))
     assert locked.wait == wait
     assert locked.manager is source.manager
     error = locked.timed_out()

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 import httpx_remedy as remedy
-from httpx_remedy._credentials import (
+from httpx_remedy import (
     ClientCredentials,
     InsecureTransportError,
     ReauthenticationRequired,
@@ -1395,7 +1395,7 @@ def test_import_and_token_fetch_warn_nothing_in_a_fresh_process() -> None:
         warnings.simplefilter("error")
         import httpx
         import httpx_remedy
-        from httpx_remedy._credentials import ClientCredentials, RefreshToken
+        from httpx_remedy import ClientCredentials, RefreshToken
         from joserfc.jwk import RSAKey
 
         warnings.simplefilter("error")  # again: importing authlib may have added filters
@@ -1441,7 +1441,7 @@ def test_importing_leaves_the_warning_filters_alone() -> None:
         import warnings
         before = list(warnings.filters)
         import httpx_remedy
-        from httpx_remedy._credentials import ClientCredentials
+        from httpx_remedy import ClientCredentials
         ClientCredentials("https://a.example/token", "app", "a-secret-long-enough-for-hs256",
                           auth_method="client_secret_jwt")
         added = [f for f in warnings.filters if f not in before]

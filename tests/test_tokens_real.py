@@ -1,7 +1,7 @@
 """The token lifecycle over real sockets, against a real authlib authorization server.
 
 ``httpx.Client(transport=RemedyTransport(credentials=...))`` and its async twin (under asyncio
-and trio) talk HTTP to :class:`httpx_remedy._oauth_server.OAuthServer` on 127.0.0.1. Token
+and trio) talk HTTP to :class:`httpx_remedy.testing.oauth_server.OAuthServer` on 127.0.0.1. Token
 lifetimes are never waited out: the server's ``expire_all()``/``revoke_all()`` and the conftest
 ``FakeClock`` (for the transport's own idea of time, and its retry waits) stand in.
 """
@@ -21,14 +21,14 @@ import pytest
 from joserfc.jwk import ECKey, RSAKey
 
 import httpx_remedy as remedy
-from httpx_remedy._credentials import (
+from httpx_remedy import (
     ClientCredentials,
     ReauthenticationRequired,
     RefreshToken,
     TokenResponseError,
 )
-from httpx_remedy._oauth_server import OAuthServer
 from httpx_remedy.testing import no_wait
+from httpx_remedy.testing.oauth_server import OAuthServer
 from tests.conftest import FakeClock, on_clock
 
 LIMITS = httpx.Limits(max_connections=200)

@@ -13,18 +13,10 @@ retried with backoff, safely and within bounds::
         print(e.error_description, e.entry.fix)
 """
 
-from ._catalog import Catalog, Entry, Remedy, catalog
-from ._credentials import (
-    AsyncTokenSource,
-    ClientCredentials,
-    InsecureTransportError,
-    ReauthenticationRequired,
-    RefreshToken,
-    Token,
-    TokenResponseError,
-    TokenSource,
-)
-from ._exceptions import (
+import inspect
+
+from ._catalog import catalog
+from ._catalog_errors import (
     AccessDenied,
     AuthorizationPending,
     BadGateway,
@@ -35,7 +27,6 @@ from ._exceptions import (
     Forbidden,
     GatewayTimeout,
     Gone,
-    HTTPError,
     InsufficientScope,
     InsufficientUserAuthentication,
     InteractionRequired,
@@ -55,18 +46,15 @@ from ._exceptions import (
     NotFound,
     OAuthError,
     OAuthServerError,
-    OriginPaused,
     PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
-    RemedyError,
     RequestHeaderFieldsTooLarge,
     RequestTimeout,
     ServerError,
     ServiceUnavailable,
     SlowDown,
     TemporarilyUnavailable,
-    TokenWaitTimeout,
     TooEarly,
     TooManyRequests,
     Unauthorized,
@@ -79,17 +67,26 @@ from ._exceptions import (
     URITooLong,
     UseDPoPNonce,
 )
-from ._flow import attempts_of
+from ._entry import Catalog, Entry, Remedy
+from ._exceptions import (
+    HTTPError,
+    InsecureTransportError,
+    OriginPaused,
+    ReauthenticationRequired,
+    RemedyError,
+    TokenResponseError,
+    TokenWaitTimeout,
+)
+from ._grants import ClientCredentials, RefreshToken
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
 from ._portable import redacted
-from ._store import MemoryStore, RedisStore, Store
-from ._transport import (
-    AsyncRemedyTransport,
-    RemedyTransport,
-    araise_for_status,
-    raise_for_status,
-    wrap,
-)
+from ._raise_for_status import araise_for_status, raise_for_status
+from ._recovery import attempts_of
+from ._redis_store import RedisStore
+from ._sources import AsyncTokenSource, TokenSource
+from ._store import MemoryStore, Store
+from ._token import Token
+from ._transport import AsyncRemedyTransport, RemedyTransport, wrap
 
 __version__ = "0.1.0"
 
@@ -175,3 +172,12 @@ __all__ = [
     "redacted",
     "wrap",
 ]
+
+# Every public class and function reports this package as its module, as httpx does: a traceback
+# shows httpx_remedy.NotFound, not the private module it is defined in (and a combined class,
+# made later from these, httpx_remedy.InvalidToken[Unauthorized]). Pickling finds them here.
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type) or inspect.isfunction(_public):
+        _public.__module__ = __name__
+del _name, _public, inspect

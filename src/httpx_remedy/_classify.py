@@ -10,20 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from ._catalog import Entry, catalog
+from ._catalog import catalog
+from ._challenges import Challenge, find_challenge, parse_www_authenticate
+from ._delays import ratelimit_reset, server_delay
+from ._entry import Entry
+from ._error_body import EMPTY_BODY, BodyDetails, parse_error_body
 from ._exceptions import HTTPError, combine
+from ._header_syntax import HeaderLookup
 from ._http import Request, Response
-from ._parse import (
-    EMPTY_BODY,
-    BodyDetails,
-    Challenge,
-    HeaderLookup,
-    find_challenge,
-    parse_error_body,
-    parse_www_authenticate,
-    ratelimit_reset,
-    server_delay,
-)
 from ._policy import Attempt
 from ._redact import Scrubber, cut, fold, redact_url, request_secrets
 
@@ -46,6 +40,13 @@ class Details:
     problem: Mapping[str, object] | None = None
     challenges: tuple[Challenge, ...] = ()
     scope_hint: str | None = None
+
+    @property
+    def delay(self) -> tuple[float, str] | None:
+        """The delay the server asked for and where it came from, or None."""
+        if self.retry_after is None or self.retry_after_source is None:
+            return None
+        return self.retry_after, self.retry_after_source
 
     @property
     def exception_class(self) -> type[HTTPError]:

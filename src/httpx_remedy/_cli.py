@@ -8,7 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ._catalog import Entry, catalog
+from ._catalog import catalog
+from ._entry import Entry
 
 
 def _explain(code: str) -> int:
@@ -59,9 +60,9 @@ def _say(text: str) -> None:
 
 def _probe(url: str, method: str, headers: list[str], data: str | None, retries: bool) -> int:
     from ._exceptions import HTTPError
-    from ._flow import attempts_of
     from ._http import REQUEST_ERRORS, Client
     from ._policy import Retry
+    from ._recovery import attempts_of
     from ._redact import redact_url
     from ._transport import RemedyTransport
 

@@ -1,8 +1,8 @@
 """``httpx-remedy demo``: every fix at work against real servers on 127.0.0.1.
 
-Starts an OAuth 2.0 authorization server and a protected API (``_oauth_server``), then drives a
-client through each fix the catalog promises, printing what the server said and what the
-library did, in order. No network, nothing to configure; exits 0 when every scenario ends as
+Starts an OAuth 2.0 authorization server and a protected API (``testing.oauth_server``), then
+drives a client through each fix the catalog promises, printing what the server said and what
+the library did, in order. No network, nothing to configure; exits 0 when every scenario ends as
 expected, 1 otherwise.
 """
 
@@ -82,7 +82,7 @@ class _LibraryLog(logging.Handler):
 
 
 def _describe_call(call: Any) -> str:
-    from ._oauth_server import TokenCall
+    from .testing.oauth_server import TokenCall
 
     if isinstance(call, TokenCall):
         said = f" {call.error}" if call.error else ""
@@ -99,7 +99,7 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
     import httpx_remedy as remedy
 
     from ._http import Client
-    from ._oauth_server import OAuthServer
+    from .testing.oauth_server import OAuthServer
 
     timeline = Timeline(out, out.isatty() if color is None else color)
     results: list[bool] = []
@@ -285,12 +285,11 @@ def _wrong_secret(t: Timeline, check: Check, server: Any, c: Any, api: str) -> N
 
 def main(argv: list[str] | None = None) -> int:
     """The ``demo`` command."""
+    from .testing.oauth_server import require_demo_extra
+
     try:
-        import flask  # noqa: F401
-    except ImportError:
-        print(
-            "httpx-remedy demo needs the demo extra: pip install 'httpx-remedy[demo]'",
-            file=sys.stderr,
-        )
+        require_demo_extra("httpx-remedy demo")
+    except ModuleNotFoundError as error:
+        print(error, file=sys.stderr)
         return 2
     return run()

@@ -1,73 +1,90 @@
-"""The exception tree.
+r"""Every exception this library raises, and how they relate.
 
-Every error made from a response is an ``HTTPError``, which is also an
-``httpx.HTTPStatusError``, so code that already catches httpx's error keeps working::
+Errors made from a response are :class:`HTTPError`\ s, which are also
+``httpx.HTTPStatusError``\ s, so code that already catches httpx's error keeps working. The
+others derive from :class:`RemedyError`::
 
-    httpx.HTTPStatusError
-    └── HTTPError
-        ├── ClientError                        any 4xx the catalog has no class for
-        │   ├── BadRequest                     400
-        │   ├── Unauthorized                   401
-        │   ├── Forbidden                      403
-        │   ├── NotFound                       404
-        │   ├── MethodNotAllowed               405  (.allowed_methods)
-        │   ├── NotAcceptable                  406
-        │   ├── RequestTimeout                 408
-        │   ├── Conflict                       409
-        │   ├── Gone                           410
-        │   ├── PreconditionFailed             412
-        │   ├── PayloadTooLarge                413
-        │   ├── URITooLong                     414
-        │   ├── UnsupportedMediaType           415
-        │   ├── MisdirectedRequest             421
-        │   ├── UnprocessableEntity            422
-        │   ├── TooEarly                       425
-        │   ├── PreconditionRequired           428
-        │   ├── TooManyRequests                429
-        │   └── RequestHeaderFieldsTooLarge    431
-        ├── ServerError                        any 5xx the catalog has no class for
-        │   ├── InternalServerError            500
-        │   ├── BadGateway                     502
-        │   ├── ServiceUnavailable             503
-        │   └── GatewayTimeout                 504
-        └── OAuthError                         a response carrying an OAuth ``error`` code
-            ├── InvalidRequest                 invalid_request
-            ├── InvalidClient                  invalid_client
-            ├── InvalidGrant                   invalid_grant
-            ├── UnauthorizedClient             unauthorized_client
-            ├── UnsupportedGrantType           unsupported_grant_type
-            ├── UnsupportedResponseType        unsupported_response_type
-            ├── InvalidScope                   invalid_scope
-            ├── AccessDenied                   access_denied
-            ├── OAuthServerError               server_error
-            ├── TemporarilyUnavailable         temporarily_unavailable
-            ├── InvalidToken                   invalid_token
-            ├── InsufficientScope              insufficient_scope  (.scope)
-            ├── InsufficientUserAuthentication insufficient_user_authentication
-            │                                  (.acr_values, .max_age)
-            ├── AuthorizationPending           authorization_pending
-            ├── SlowDown                       slow_down
-            ├── ExpiredToken                   expired_token
-            ├── InvalidDPoPProof               invalid_dpop_proof
-            ├── UseDPoPNonce                   use_dpop_nonce  (.dpop_nonce)
-            ├── InteractionRequired            interaction_required, login_required,
-            │   ...                            account_selection_required, consent_required
-            ├── InvalidRequestObject           invalid_request_uri, invalid_request_object,
-            │                                  request_not_supported, request_uri_not_supported,
-            │                                  registration_not_supported
-            ├── InvalidClientMetadata          invalid_redirect_uri, invalid_client_metadata,
-            │                                  invalid_software_statement,
-            │                                  unapproved_software_statement
-            ├── InvalidTarget                  invalid_target
-            └── UnsupportedTokenType           unsupported_token_type
+    Exception
+    ├── httpx.HTTPStatusError
+    │   └── HTTPError                          an error response, typed by the catalog
+    │       ├── ClientError                    any 4xx the catalog has no class for
+    │       │   ├── BadRequest                 400
+    │       │   ├── Unauthorized               401
+    │       │   ├── Forbidden                  403
+    │       │   ├── NotFound                   404
+    │       │   ├── MethodNotAllowed           405  (.allowed_methods)
+    │       │   ├── NotAcceptable              406
+    │       │   ├── RequestTimeout             408
+    │       │   ├── Conflict                   409
+    │       │   ├── Gone                       410
+    │       │   ├── PreconditionFailed         412
+    │       │   ├── PayloadTooLarge            413
+    │       │   ├── URITooLong                 414
+    │       │   ├── UnsupportedMediaType       415
+    │       │   ├── MisdirectedRequest         421
+    │       │   ├── UnprocessableEntity        422
+    │       │   ├── TooEarly                   425
+    │       │   ├── PreconditionRequired       428
+    │       │   ├── TooManyRequests            429
+    │       │   └── RequestHeaderFieldsTooLarge  431
+    │       ├── ServerError                    any 5xx the catalog has no class for
+    │       │   ├── InternalServerError        500
+    │       │   ├── BadGateway                 502
+    │       │   ├── ServiceUnavailable         503
+    │       │   └── GatewayTimeout             504
+    │       └── OAuthError                     a response carrying an OAuth ``error`` code
+    │           ├── InvalidRequest             invalid_request
+    │           ├── InvalidClient              invalid_client
+    │           ├── InvalidGrant               invalid_grant
+    │           ├── UnauthorizedClient         unauthorized_client
+    │           ├── UnsupportedGrantType       unsupported_grant_type
+    │           ├── UnsupportedResponseType    unsupported_response_type
+    │           ├── InvalidScope               invalid_scope
+    │           ├── AccessDenied               access_denied
+    │           ├── OAuthServerError           server_error
+    │           ├── TemporarilyUnavailable     temporarily_unavailable
+    │           ├── InvalidToken               invalid_token
+    │           ├── InsufficientScope          insufficient_scope  (.scope)
+    │           ├── InsufficientUserAuthentication
+    │           │                              insufficient_user_authentication
+    │           │                              (.acr_values, .max_age)
+    │           ├── AuthorizationPending       authorization_pending
+    │           ├── SlowDown                   slow_down
+    │           ├── ExpiredToken               expired_token
+    │           ├── InvalidDPoPProof           invalid_dpop_proof
+    │           ├── UseDPoPNonce               use_dpop_nonce  (.dpop_nonce)
+    │           ├── InteractionRequired        interaction_required, login_required,
+    │           │                              account_selection_required, consent_required
+    │           ├── InvalidRequestObject       invalid_request_uri, invalid_request_object,
+    │           │                              request_not_supported,
+    │           │                              request_uri_not_supported,
+    │           │                              registration_not_supported
+    │           ├── InvalidClientMetadata      invalid_redirect_uri, invalid_client_metadata,
+    │           │                              invalid_software_statement,
+    │           │                              unapproved_software_statement
+    │           ├── InvalidTarget              invalid_target
+    │           └── UnsupportedTokenType       unsupported_token_type
+    └── RemedyError                            raised by the library, not made from a response
+        ├── OriginPaused                       another process heard a pause longer than this
+        │                                      request may wait (.origin, .retry_after)
+        ├── ReauthenticationRequired           the grant was rejected for good earlier (.cause)
+        ├── InsecureTransportError             (also a ValueError) credentials or tokens over
+        │                                      plain http:// to a host that is not loopback
+        ├── TokenResponseError                 a 2xx token response that is not a usable token
+        │                                      (.response)
+        └── TokenWaitTimeout                   (also a TimeoutError) gave up waiting for
+                                               another's token fetch (.waited, .cap, .attempts)
 
 The raised object is an instance of the class for the OAuth code when there is one AND of the
 class for the status (or the 4xx/5xx fallback): a 401 with ``invalid_client`` is caught by
-``except InvalidClient`` and by ``except Unauthorized``. Which class each code gets is data: see
-the ``exception`` column of the catalog.
+``except InvalidClient`` and by ``except Unauthorized``; its class prints as
+``httpx_remedy.InvalidClient[Unauthorized]``. Which class each code gets is data: see the
+``exception`` column of the catalog.
 
-Errors that are not made from a response (``RetryBudgetExhausted`` and friends live with the
-policy that raises them) derive from ``RemedyError``.
+This module holds the two bases and the library's own errors; the one class per status and per
+OAuth code lives in ``_catalog_errors``. A retry the policy refuses (max_attempts, the deadline,
+the retry budget) raises no error of its own: the response's typed error is raised, and its last
+attempt record's ``note`` says which cap stopped the retrying.
 """
 
 from __future__ import annotations
@@ -77,68 +94,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from ._challenges import Challenge, find_challenge
 from ._http import HTTPStatusErrorBase, Request, Response
-from ._parse import Challenge, find_challenge
 
 if TYPE_CHECKING:
-    from ._catalog import Entry
+    from ._entry import Entry
     from ._policy import Attempt
-
-__all__ = [
-    "AccessDenied",
-    "AuthorizationPending",
-    "BadGateway",
-    "BadRequest",
-    "ClientError",
-    "Conflict",
-    "ExpiredToken",
-    "Forbidden",
-    "GatewayTimeout",
-    "Gone",
-    "HTTPError",
-    "InsufficientScope",
-    "InsufficientUserAuthentication",
-    "InteractionRequired",
-    "InternalServerError",
-    "InvalidClient",
-    "InvalidClientMetadata",
-    "InvalidDPoPProof",
-    "InvalidGrant",
-    "InvalidRequest",
-    "InvalidRequestObject",
-    "InvalidScope",
-    "InvalidTarget",
-    "InvalidToken",
-    "MethodNotAllowed",
-    "MisdirectedRequest",
-    "NotAcceptable",
-    "NotFound",
-    "OAuthError",
-    "OAuthServerError",
-    "OriginPaused",
-    "PayloadTooLarge",
-    "PreconditionFailed",
-    "PreconditionRequired",
-    "RemedyError",
-    "RequestHeaderFieldsTooLarge",
-    "RequestTimeout",
-    "ServerError",
-    "ServiceUnavailable",
-    "SlowDown",
-    "TemporarilyUnavailable",
-    "TokenWaitTimeout",
-    "TooEarly",
-    "TooManyRequests",
-    "URITooLong",
-    "Unauthorized",
-    "UnauthorizedClient",
-    "UnprocessableEntity",
-    "UnsupportedGrantType",
-    "UnsupportedMediaType",
-    "UnsupportedResponseType",
-    "UnsupportedTokenType",
-    "UseDPoPNonce",
-]
 
 
 class RemedyError(Exception):
@@ -194,6 +155,37 @@ class TokenWaitTimeout(RemedyError, TimeoutError):
         self.cap = cap
         self.holder = holder
         self.attempts: tuple[Attempt, ...] = ()
+
+
+class InsecureTransportError(RemedyError, ValueError):
+    """Credentials or tokens would travel over plain ``http://`` to a host that is not loopback."""
+
+
+class TokenResponseError(RemedyError):
+    """The token endpoint answered 2xx with something that is not a token, or with a token that
+    cannot be sent (see :func:`authorization_problem`). ``response`` is that answer; when it held
+    a token, its body is the token JSON with ``access_token``, ``refresh_token`` and
+    ``id_token`` redacted."""
+
+    def __init__(self, message: str, *, response: Response) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+class ReauthenticationRequired(RemedyError):
+    """The grant was rejected for good (``invalid_grant``, ``invalid_client``, ...) earlier.
+
+    Raised instead of asking the token endpoint again; ``cause`` is the typed error the endpoint
+    gave the first time. Give the credentials a new grant (``RefreshToken.set_token``) or call
+    ``reset()`` after fixing the configuration.
+    """
+
+    def __init__(self, cause: HTTPError) -> None:
+        super().__init__(
+            f"the token endpoint rejected these credentials earlier and will not be asked again "
+            f"until reset(): {cause}"
+        )
+        self.cause = cause
 
 
 class HTTPError(HTTPStatusErrorBase):
@@ -271,230 +263,6 @@ class HTTPError(HTTPStatusErrorBase):
         """A parameter of the Bearer (or DPoP) challenge that carried the error, if any."""
         challenge = find_challenge(self.challenges, "Bearer", "DPoP")
         return challenge.param(name) if challenge is not None else None
-
-
-class ClientError(HTTPError):
-    """A 4xx response."""
-
-
-class ServerError(HTTPError):
-    """A 5xx response."""
-
-
-class BadRequest(ClientError):
-    """400 Bad Request."""
-
-
-class Unauthorized(ClientError):
-    """401 Unauthorized."""
-
-
-class Forbidden(ClientError):
-    """403 Forbidden."""
-
-
-class NotFound(ClientError):
-    """404 Not Found."""
-
-
-class MethodNotAllowed(ClientError):
-    """405 Method Not Allowed."""
-
-    @property
-    def allowed_methods(self) -> tuple[str, ...]:
-        """The methods the ``Allow`` header lists (RFC 9110 §10.2.1), upper-cased."""
-        values = self.response.headers.get_list("allow", split_commas=True)
-        return tuple(v.strip().upper() for v in values if v.strip())
-
-
-class NotAcceptable(ClientError):
-    """406 Not Acceptable."""
-
-
-class RequestTimeout(ClientError):
-    """408 Request Timeout."""
-
-
-class Conflict(ClientError):
-    """409 Conflict."""
-
-
-class Gone(ClientError):
-    """410 Gone."""
-
-
-class PreconditionFailed(ClientError):
-    """412 Precondition Failed."""
-
-
-class PayloadTooLarge(ClientError):
-    """413 Content Too Large."""
-
-
-class URITooLong(ClientError):
-    """414 URI Too Long."""
-
-
-class UnsupportedMediaType(ClientError):
-    """415 Unsupported Media Type."""
-
-
-class MisdirectedRequest(ClientError):
-    """421 Misdirected Request."""
-
-
-class UnprocessableEntity(ClientError):
-    """422 Unprocessable Content."""
-
-
-class TooEarly(ClientError):
-    """425 Too Early."""
-
-
-class PreconditionRequired(ClientError):
-    """428 Precondition Required."""
-
-
-class TooManyRequests(ClientError):
-    """429 Too Many Requests; ``retry_after`` says how long the server asked to wait."""
-
-
-class RequestHeaderFieldsTooLarge(ClientError):
-    """431 Request Header Fields Too Large."""
-
-
-class InternalServerError(ServerError):
-    """500 Internal Server Error."""
-
-
-class BadGateway(ServerError):
-    """502 Bad Gateway."""
-
-
-class ServiceUnavailable(ServerError):
-    """503 Service Unavailable; ``retry_after`` says how long the server asked to wait."""
-
-
-class GatewayTimeout(ServerError):
-    """504 Gateway Timeout."""
-
-
-class OAuthError(HTTPError):
-    """A response carrying an OAuth 2.0 / OpenID Connect ``error`` code."""
-
-
-class InvalidRequest(OAuthError):
-    """invalid_request: a parameter is missing, repeated or malformed."""
-
-
-class InvalidClient(OAuthError):
-    """invalid_client: client authentication failed."""
-
-
-class InvalidGrant(OAuthError):
-    """invalid_grant: the grant or refresh token is invalid, expired or revoked."""
-
-
-class UnauthorizedClient(OAuthError):
-    """unauthorized_client: the client may not use this grant or response type."""
-
-
-class UnsupportedGrantType(OAuthError):
-    """unsupported_grant_type: the server does not support the grant type."""
-
-
-class UnsupportedResponseType(OAuthError):
-    """unsupported_response_type: the server does not support the response type."""
-
-
-class InvalidScope(OAuthError):
-    """invalid_scope: the requested scope is invalid, unknown or malformed."""
-
-
-class AccessDenied(OAuthError):
-    """access_denied: the resource owner or the server denied the request."""
-
-
-class OAuthServerError(OAuthError):
-    """server_error: the authorization server met an unexpected condition."""
-
-
-class TemporarilyUnavailable(OAuthError):
-    """temporarily_unavailable: the authorization server is overloaded or in maintenance."""
-
-
-class InvalidToken(OAuthError):
-    """invalid_token: the access token is expired, revoked, malformed or invalid."""
-
-
-class InsufficientScope(OAuthError):
-    """insufficient_scope: the token lacks the privileges the resource needs."""
-
-    @property
-    def scope(self) -> str | None:
-        """The scope the server says is required (challenge ``scope`` or body ``scope``)."""
-        return self.challenge_param("scope") or self.scope_hint
-
-
-class InsufficientUserAuthentication(OAuthError):
-    """insufficient_user_authentication (RFC 9470): a stronger or fresher login is needed."""
-
-    @property
-    def acr_values(self) -> tuple[str, ...]:
-        """The authentication context classes the resource accepts, in the server's order."""
-        return tuple((self.challenge_param("acr_values") or "").split())
-
-    @property
-    def max_age(self) -> int | None:
-        """The maximum age in seconds of the authentication event, when the server set one."""
-        value = (self.challenge_param("max_age") or "").strip()
-        return int(value) if value.isdigit() and len(value) < 12 else None
-
-
-class AuthorizationPending(OAuthError):
-    """authorization_pending: device flow, the user has not finished yet."""
-
-
-class SlowDown(OAuthError):
-    """slow_down: device flow, poll 5 seconds slower from now on."""
-
-
-class ExpiredToken(OAuthError):
-    """expired_token: device flow, the device code expired."""
-
-
-class InvalidDPoPProof(OAuthError):
-    """invalid_dpop_proof (RFC 9449): the DPoP proof failed the server's checks."""
-
-
-class UseDPoPNonce(OAuthError):
-    """use_dpop_nonce (RFC 9449): the server requires the nonce it sent."""
-
-    @property
-    def dpop_nonce(self) -> str | None:
-        """The nonce from the ``DPoP-Nonce`` response header."""
-        value: str | None = self.response.headers.get("dpop-nonce")
-        return value
-
-
-class InteractionRequired(OAuthError):
-    """OIDC ``prompt=none`` errors: the user must interact to finish authentication."""
-
-
-class InvalidRequestObject(OAuthError):
-    """OIDC request object / request_uri / registration parameter errors."""
-
-
-class InvalidClientMetadata(OAuthError):
-    """RFC 7591 dynamic client registration errors."""
-
-
-class InvalidTarget(OAuthError):
-    """invalid_target (RFC 8707, RFC 8693): the resource or audience is not acceptable."""
-
-
-class UnsupportedTokenType(OAuthError):
-    """unsupported_token_type (RFC 7009): the server cannot revoke that token type."""
 
 
 _combined: dict[tuple[type[HTTPError], type[HTTPError]], type[HTTPError]] = {}

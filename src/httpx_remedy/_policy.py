@@ -6,6 +6,7 @@ outcome. The transports carry the decision out (close, log, sleep, send again) a
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 from collections.abc import Callable, Hashable, Iterable
@@ -14,7 +15,9 @@ from typing import Protocol
 
 import tenacity
 
-from ._catalog import RETRYABLE_STATUSES, Remedy, catalog
+from ._catalog import RETRYABLE_STATUSES, catalog
+from ._entry import Remedy
+from ._http import Origin, origin_text
 
 WaitStrategy = tenacity.wait.wait_base | Callable[[tenacity.RetryCallState], float]
 
@@ -26,8 +29,21 @@ DEFAULT_WAIT: WaitStrategy = tenacity.wait_random_exponential(multiplier=0.5, ma
 
 _RETRYING = tenacity.Retrying()
 
-# How many ``testing.no_wait()`` blocks are open; while any is, the transports skip sleeping.
+# The testing mode: how many ``testing.no_wait()`` blocks are open (in any thread or task).
+# While any is, a retry's wait is skipped and the process-wide budget is not drawn on. Written
+# only through set_no_wait(), under its lock.
 _no_wait_depth = 0
+_no_wait_lock = threading.Lock()
+
+
+def set_no_wait(on: bool) -> None:
+    """Open (``on=True``) or close (``on=False``) one ``testing.no_wait()`` block; blocks nest,
+    and the testing mode lasts while any is open."""
+    global _no_wait_depth
+    with _no_wait_lock:
+        if not on and _no_wait_depth == 0:
+            raise RuntimeError("set_no_wait(False) without a matching set_no_wait(True)")
+        _no_wait_depth += 1 if on else -1
 
 
 def waits_disabled() -> bool:
@@ -183,15 +199,15 @@ class _DefaultDeadline(float):
 DEFAULT_DEADLINE: float = _DefaultDeadline(120.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False, repr=False)
 class Retry:
     """The retry policy: what is retried, how long to wait, and where to stop.
 
     Args:
         max_attempts: sends per request, the first included (``1`` disables retrying).
-        statuses: the statuses that are retried. 429, 503 and other "refused, not processed"
-            statuses are retried for every method; the rest only for idempotent methods or a
-            request carrying an ``Idempotency-Key``.
+        statuses: the statuses that are retried (any iterable of ints; kept as a frozenset).
+            429, 503 and other "refused, not processed" statuses are retried for every method;
+            the rest only for idempotent methods or a request carrying an ``Idempotency-Key``.
         wait: a tenacity wait strategy for the computed backoff; used when the server gives no
             delay. Default: full-jitter exponential, 0.5 s base, 8 s cap.
         max_retry_after: the longest wait this policy sleeps. A longer server delay is not
@@ -214,26 +230,31 @@ class Retry:
             on the ``httpx_remedy`` logger (at most once a minute per hook) and ignored.
     """
 
-    max_attempts: int = 3
-    statuses: frozenset[int] = RETRYABLE_STATUSES
-    wait: WaitStrategy = field(default=DEFAULT_WAIT, compare=False)
-    max_retry_after: float = 60.0
-    deadline: float | None = DEFAULT_DEADLINE
+    max_attempts: int
+    statuses: frozenset[int]
+    wait: WaitStrategy = field(compare=False)
+    max_retry_after: float
+    deadline: float | None
     #: True when ``deadline`` was passed, so that it shrinks each attempt's timeouts (derived,
     #: not an argument).
-    shrinks_timeouts: bool = field(init=False, default=False)
-    budget: RetryBudget | None = field(default=DEFAULT_BUDGET, compare=False)
-    idempotency_keys: bool = False
-    on_retry: RetryHook | None = field(default=None, compare=False)
+    shrinks_timeouts: bool = field(init=False)
+    budget: RetryBudget | None = field(compare=False)
+    idempotency_keys: bool
+    on_retry: RetryHook | None = field(compare=False)
 
-    def __post_init__(self) -> None:
-        if (
-            isinstance(self.max_attempts, bool)
-            or not isinstance(self.max_attempts, int)
-            or self.max_attempts < 1
-        ):
-            raise ValueError(f"Retry max_attempts must be an int >= 1, not {self.max_attempts!r}")
-        statuses = self.statuses
+    def __init__(
+        self,
+        max_attempts: int = 3,
+        statuses: Iterable[int] = RETRYABLE_STATUSES,
+        wait: WaitStrategy = DEFAULT_WAIT,
+        max_retry_after: float = 60.0,
+        deadline: float | None = DEFAULT_DEADLINE,
+        budget: RetryBudget | None = DEFAULT_BUDGET,
+        idempotency_keys: bool = False,
+        on_retry: RetryHook | None = None,
+    ) -> None:
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValueError(f"Retry max_attempts must be an int >= 1, not {max_attempts!r}")
         if isinstance(statuses, (int, str)) or not isinstance(statuses, Iterable):
             raise TypeError(f"Retry statuses must be a collection of ints, not {statuses!r}")
         statuses = frozenset(statuses)
@@ -244,21 +265,41 @@ class Retry:
         ]
         if bad:
             raise ValueError(f"Retry statuses must be error statuses (400-599), not {bad!r}")
-        object.__setattr__(self, "statuses", statuses)
-        _check_number("max_retry_after", self.max_retry_after)
-        _check_number("deadline", self.deadline, allow_none=True, minimum=0.001)
+        _check_number("max_retry_after", max_retry_after)
+        _check_number("deadline", deadline, allow_none=True, minimum=0.001)
+        if not callable(wait):
+            raise TypeError(f"Retry wait must be a tenacity wait strategy, not {wait!r}")
+        if budget is not None and not isinstance(budget, RetryBudget):
+            raise TypeError(f"Retry budget must be a RetryBudget or None, not {budget!r}")
+        if on_retry is not None and not callable(on_retry):
+            raise TypeError(f"Retry on_retry must be callable, not {on_retry!r}")
+        assign = object.__setattr__  # frozen
+        assign(self, "max_attempts", max_attempts)
+        assign(self, "statuses", statuses)
+        assign(self, "wait", wait)
+        assign(self, "max_retry_after", max_retry_after)
+        assign(self, "deadline", deadline)
         # By type, not identity: a copied or unpickled default policy is still the default.
-        object.__setattr__(
+        assign(
             self,
             "shrinks_timeouts",
-            self.deadline is not None and type(self.deadline) is not _DefaultDeadline,
+            deadline is not None and type(deadline) is not _DefaultDeadline,
         )
-        if not callable(self.wait):
-            raise TypeError(f"Retry wait must be a tenacity wait strategy, not {self.wait!r}")
-        if self.budget is not None and not isinstance(self.budget, RetryBudget):
-            raise TypeError(f"Retry budget must be a RetryBudget or None, not {self.budget!r}")
-        if self.on_retry is not None and not callable(self.on_retry):
-            raise TypeError(f"Retry on_retry must be callable, not {self.on_retry!r}")
+        assign(self, "budget", budget)
+        assign(self, "idempotency_keys", idempotency_keys)
+        assign(self, "on_retry", on_retry)
+
+    def __repr__(self) -> str:
+        """``Retry(max_attempts=5, deadline=30, shrinks_timeouts=True)``: the arguments that
+        differ from the defaults, and always the deadline and whether it shrinks timeouts."""
+        shown = []
+        for name, default in _DEFAULTS.items():
+            value = getattr(self, name)
+            if name == "deadline":
+                shown += [f"deadline={value!r}", f"shrinks_timeouts={self.shrinks_timeouts!r}"]
+            elif not _same(value, default):
+                shown.append(f"{name}={value!r}")
+        return f"Retry({', '.join(shown)})"
 
     def backoff(self, attempt: int, elapsed: float) -> float:
         """The computed wait after failed attempt number ``attempt`` (finite, >= 0)."""
@@ -273,6 +314,24 @@ class Retry:
         return value if math.isfinite(value) and value > 0 else 0.0
 
 
+#: The arguments of :class:`Retry` and their defaults, for its repr.
+_DEFAULTS = {
+    name: parameter.default for name, parameter in inspect.signature(Retry).parameters.items()
+}
+
+
+def _same(value: object, default: object) -> bool:
+    # The default budget is the process-wide one itself; the default wait strategy is any of
+    # its kind with the same settings (a copy, as unpickling makes).
+    if isinstance(default, RetryBudget):
+        return value is default
+    if isinstance(default, tenacity.wait.wait_base):
+        return type(value) is type(default) and vars(value) == vars(default)
+    return value == default
+
+
+#: The policy a transport uses when given none: the defaults.
+DEFAULT_RETRY = Retry()
 NO_RETRY = Retry(max_attempts=1, budget=None, deadline=None)
 
 
@@ -313,7 +372,7 @@ def decide(
     has_idempotency_key: bool,
     replayable: bool,
     server_delay: tuple[float, str] | None,
-    origin: Hashable,
+    origin: Origin,
     now: float,
 ) -> Decision:
     """Whether to retry after failed attempt number ``attempt``, and after how long.
@@ -360,13 +419,7 @@ def decide(
         budget = None
     if budget is not None and not budget.try_spend(origin, now):
         return Decision(
-            False, note=f"the retry budget for {_origin_label(origin)} is spent ({policy.budget!r})"
+            False,
+            note=f"the retry budget for {origin_text(origin)} is spent ({policy.budget!r})",
         )
     return Decision(True, wait=wait, wait_reason=reason)
-
-
-def _origin_label(origin: Hashable) -> str:
-    if isinstance(origin, tuple) and len(origin) == 3:
-        scheme, host, port = origin
-        return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
-    return str(origin)

@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, TypeVar, cast
 
+from ._challenges import Challenge
 from ._exceptions import HTTPError, RemedyError
 from ._http import REQUESTS, RESPONSES, Request, Response, body_in_memory, stack_of
-from ._parse import Challenge
 from ._policy import Attempt
 from ._redact import (
     Scrubber,
@@ -28,8 +28,6 @@ from ._redact import (
     request_secrets,
     without_credential_members,
 )
-
-__all__ = ["portable_state", "redacted"]
 
 E = TypeVar("E", bound=BaseException)
 

@@ -1,45 +1,44 @@
-"""The transports: thin drivers that carry out the request flow, sync and async.
+"""The transports: thin drivers that carry out the flows' commands, sync and async.
 
-They send, read, close, sleep, and nothing else; every decision is made in ``_flow`` and the
-pure modules below it. A 2xx response goes straight back to httpx, unread and untouched.
+They send, read, close, sleep, lock and call, and decide nothing: every decision is made in the
+core (``_first_send`` for the first send and whether its outcome needs recovery, ``_recovery``
+and ``_token_flow`` for everything after, ``_commands`` for how long a wait lasts). A 2xx response
+goes straight back to httpx, unread and untouched.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, overload
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 import anyio
 import anyio.to_thread
 
-from . import _policy
-from ._body import BodyRead, ReadBody, cut_note, read_body
-from ._classify import MAX_ERROR_BODY, build_error, describe, error_scrubber
-from ._credentials import AsyncTokenSource, Grant, TokenManager, TokenSource, require_secure
-from ._flow import (
-    Auth,
+from ._body import ReadBody
+from ._classify import MAX_ERROR_BODY
+from ._commands import (
+    CallSource,
     Close,
     Command,
     Flow,
     Locked,
     Send,
-    Settings,
     Sleep,
     StoreOp,
     T,
-    begin,
-    first_token,
-    pause_before_send,
-    run,
+    sleep_seconds,
+    unknown_command,
 )
+from ._first_send import begin, enters_flow, pause_before_send
+from ._grants import ClientCredentials, Grant, RefreshToken
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
     ASYNC_CLIENTS,
     BASE_TRANSPORTS,
     CLIENTS,
-    SYNC_BYTE_STREAMS,
     TRANSPORT_ERRORS,
     URL,
     AsyncBaseTransport,
@@ -49,35 +48,35 @@ from ._http import (
     Origin,
     Request,
     Response,
-    body_in_memory,
-    buffered,
-    decode_body,
     default_transport,
     origin_of,
     origin_text,
     set_authorization,
     stack_of,
 )
-from ._policy import Attempt, Retry
-from ._redact import redact_url
+from ._manager import TokenManager
+from ._policy import DEFAULT_RETRY, Retry
+from ._read import read_async, read_sync
+from ._recovery import run
+from ._settings import Auth, Settings
+from ._sources import AsyncTokenSource, TokenSource
 from ._store import Store
+from ._token import require_secure
+from ._token_flow import first_token
 
-_DEFAULT: Any = object()
+#: What a sync transport takes as ``credentials=``.
+SyncCredentials = ClientCredentials | RefreshToken | TokenSource
+#: What an async transport takes as ``credentials=``.
+AsyncCredentials = ClientCredentials | RefreshToken | TokenSource | AsyncTokenSource
 
-# How reading an error body may end: its end, a body that breaks off, or one already consumed
-# (httpx.StreamConsumed is a RuntimeError). What was read until then still counts.
-BODY_END: tuple[type[BaseException], ...] = (StopIteration, RuntimeError, *TRANSPORT_ERRORS)
-ASYNC_BODY_END: tuple[type[BaseException], ...] = (
-    StopAsyncIteration,
-    RuntimeError,
-    *TRANSPORT_ERRORS,
-)
+Wrapped = TypeVar("Wrapped", BaseTransport, AsyncBaseTransport)
+Credentials = TypeVar("Credentials", SyncCredentials, AsyncCredentials)
 
 
 _managers: weakref.WeakKeyDictionary[object, TokenManager] = weakref.WeakKeyDictionary()
 
 
-def _auth(
+def _auth_of(
     credentials: object,
     origins: Iterable[str] | None,
     step_up: bool,
@@ -124,7 +123,7 @@ def _wrapped(transport: Any, *, is_async: bool) -> Any:
     return transport
 
 
-def _settings(
+def _build_settings(
     retry: Retry | None,
     raise_errors: bool,
     max_error_body: int,
@@ -132,8 +131,6 @@ def _settings(
     store: Store | None,
     auth: Auth | None,
 ) -> Settings:
-    if retry is _DEFAULT:
-        retry = Retry()
     if retry is not None and not isinstance(retry, Retry):
         raise TypeError(f"retry must be a httpx_remedy.Retry or None, not {retry!r}")
     if (
@@ -154,11 +151,74 @@ def _settings(
     )
 
 
-_DOC_ARGS = """
+class _RemedyTransportBase(Generic[Wrapped, Credentials]):
+    """What the sync and async transports share: their arguments, their settings, their repr."""
+
+    _is_async: ClassVar[bool]
+    _sleep: Callable[[float], Any]
+
+    def __init__(
+        self,
+        transport: Wrapped | None = None,
+        *,
+        retry: Retry | None = DEFAULT_RETRY,
+        raise_errors: bool = True,
+        max_error_body: int = MAX_ERROR_BODY,
+        credentials: Credentials | None = None,
+        origins: Iterable[str] | None = None,
+        step_up: bool = False,
+        store: Store | None = None,
+    ) -> None:
+        self._transport: Wrapped = _wrapped(transport, is_async=self._is_async)
+        self._settings = _build_settings(
+            retry,
+            raise_errors,
+            max_error_body,
+            self._transport,
+            store,
+            _auth_of(credentials, origins, step_up, store, is_async=self._is_async),
+        )
+
+    @property
+    def transport(self) -> Wrapped:
+        """The wrapped transport."""
+        return self._transport
+
+    @property
+    def retry(self) -> Retry | None:
+        """The default retry policy."""
+        return self._settings.retry
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._transport!r}, retry={self._settings.retry!r})"
+
+    def _use_clock(
+        self,
+        monotonic: Callable[[], float] | None,
+        wall: Callable[[], float] | None,
+        sleep: Callable[[float], Any] | None,
+    ) -> None:
+        """Read time from ``monotonic`` and ``wall`` and wait with ``sleep`` from now on (see
+        ``httpx_remedy.testing.use_clock``); None leaves that one as it is."""
+        settings = self._settings
+        self._settings = dataclasses.replace(
+            settings,
+            clock=monotonic or settings.clock,
+            wall_clock=wall or settings.wall_clock,
+        )
+        if sleep is not None:
+            self._sleep = sleep
+
+
+class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], BaseTransport):
+    """An ``httpx.BaseTransport`` that turns error responses into typed exceptions and applies
+    the catalog's fixes (retry with backoff, token refresh) around the transport it wraps.
+
     Args:
         transport: the transport to wrap; default ``httpx.HTTPTransport()``.
-        retry: the :class:`Retry` policy; ``None`` turns retrying off. A request can override
-            it with ``extensions={"remedy.retry": Retry(...)}``.
+        retry: the :class:`Retry` policy; ``None`` turns retrying off. The default is
+            ``Retry()``. A request can override it with
+            ``extensions={"remedy.retry": Retry(...)}``.
         raise_errors: False returns error responses as they are instead of raising.
         max_error_body: the most bytes read from an error body (default 64 KiB).
         credentials: :class:`ClientCredentials`, :class:`RefreshToken` or a
@@ -171,75 +231,34 @@ _DOC_ARGS = """
             the token, redirects included.
         step_up: on ``insufficient_scope``, fetch a token for the missing scope on top of the
             current ones and replay once, instead of raising at once.
-"""
-
-
-class RemedyTransport(BaseTransport):
-    """An ``httpx.BaseTransport`` that turns error responses into typed exceptions and applies
-    the catalog's fixes (retry with backoff, token refresh) around the transport it wraps.
+        store: a :class:`Store` (``MemoryStore``, ``RedisStore``) shared with other processes:
+            a 429/503 with a server delay pauses the origin in every process, and the
+            credentials' token is shared when they have no store of their own.
     """
 
-    __doc__ = (__doc__ or "") + _DOC_ARGS
-
-    def __init__(
-        self,
-        transport: BaseTransport | None = None,
-        *,
-        retry: Retry | None = _DEFAULT,
-        raise_errors: bool = True,
-        max_error_body: int = MAX_ERROR_BODY,
-        credentials: Grant | TokenSource | None = None,
-        origins: Iterable[str] | None = None,
-        step_up: bool = False,
-        store: Store | None = None,
-    ) -> None:
-        self._transport: BaseTransport = _wrapped(transport, is_async=False)
-        self._settings = _settings(
-            retry,
-            raise_errors,
-            max_error_body,
-            self._transport,
-            store,
-            _auth(credentials, origins, step_up, store, is_async=False),
-        )
-        self._sleep: Callable[[float], None] = time.sleep
-
-    @property
-    def transport(self) -> BaseTransport:
-        """The wrapped transport."""
-        return self._transport
-
-    @property
-    def retry(self) -> Retry | None:
-        """The default retry policy."""
-        return self._settings.retry
-
-    def __repr__(self) -> str:
-        return f"RemedyTransport({self._transport!r}, retry={self._settings.retry!r})"
+    _is_async = False
+    _sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def handle_request(self, request: Request) -> Response:
         settings = self._settings
         start = begin(settings, request)
-        policy, started, auth, _ = start
         if settings.store is not None:
-            pause = pause_before_send(settings, request, policy)
+            pause = pause_before_send(settings, request, start.policy)
             if pause is not None:
                 self._execute(pause)
         token = None
-        if auth is not None:
-            token = auth.manager.current(started)
+        if start.auth is not None:
+            token = start.auth.manager.current(start.started)
             if token is None:
                 token = self._drive(first_token(settings, request, start))[0]
             set_authorization(request, token.authorization)
         try:
             response = self._transport.handle_request(request)
         except TRANSPORT_ERRORS as error:
-            if policy is None:
+            if not enters_flow(start, None):
                 raise
             return self._drive(run(settings, request, error, start, token))
-        if response.status_code < 400 or (
-            policy is None and not settings.raise_errors and token is None
-        ):
+        if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, token))
 
@@ -270,93 +289,63 @@ class RemedyTransport(BaseTransport):
         if isinstance(command, Send):
             return self._transport.handle_request(command.request)
         if isinstance(command, ReadBody):
-            return _read_sync(command)
+            return read_sync(command)
         if isinstance(command, Close):
             command.response.close()
-        elif isinstance(command, Sleep):
-            if command.seconds > 0 and (command.always or not _policy.waits_disabled()):
-                self._sleep(command.seconds)
-        elif isinstance(command, Locked):
+            return None
+        if isinstance(command, Sleep):
+            seconds = sleep_seconds(command)
+            if seconds:
+                self._sleep(seconds)
+            return None
+        if isinstance(command, Locked):
             return self._drive(command)
-        elif isinstance(command, StoreOp):
+        if isinstance(command, StoreOp):
             return getattr(command.store, command.method)(*command.args)
-        else:
+        if isinstance(command, CallSource):
             fetch_token = getattr(command.source, "fetch_token", None)
             if fetch_token is None:
                 raise TypeError(f"{command.source!r} has no fetch_token() for a sync transport")
             return fetch_token(command.scope)
-        return None
+        return unknown_command(command)
 
     def close(self) -> None:
         self._transport.close()
 
 
-class AsyncRemedyTransport(AsyncBaseTransport):
+class AsyncRemedyTransport(
+    _RemedyTransportBase[AsyncBaseTransport, AsyncCredentials], AsyncBaseTransport
+):
     """The ``httpx.AsyncBaseTransport`` twin of :class:`RemedyTransport`, with the same
-    arguments. Sleeps and locks with anyio, so it runs under asyncio and trio alike.
+    arguments: ``transport`` is an ``httpx.AsyncBaseTransport`` (default
+    ``httpx.AsyncHTTPTransport()``), and ``credentials`` may also be an
+    :class:`AsyncTokenSource` (a sync :class:`TokenSource` is called in a worker thread).
+    Sleeps and locks with anyio, so it runs under asyncio and trio alike.
     """
 
-    __doc__ = (__doc__ or "") + _DOC_ARGS
-
-    def __init__(
-        self,
-        transport: AsyncBaseTransport | None = None,
-        *,
-        retry: Retry | None = _DEFAULT,
-        raise_errors: bool = True,
-        max_error_body: int = MAX_ERROR_BODY,
-        credentials: Grant | TokenSource | AsyncTokenSource | None = None,
-        origins: Iterable[str] | None = None,
-        step_up: bool = False,
-        store: Store | None = None,
-    ) -> None:
-        self._transport: AsyncBaseTransport = _wrapped(transport, is_async=True)
-        self._settings = _settings(
-            retry,
-            raise_errors,
-            max_error_body,
-            self._transport,
-            store,
-            _auth(credentials, origins, step_up, store, is_async=True),
-        )
-        self._sleep: Callable[[float], Awaitable[None]] = anyio.sleep
-
-    @property
-    def transport(self) -> AsyncBaseTransport:
-        """The wrapped transport."""
-        return self._transport
-
-    @property
-    def retry(self) -> Retry | None:
-        """The default retry policy."""
-        return self._settings.retry
-
-    def __repr__(self) -> str:
-        return f"AsyncRemedyTransport({self._transport!r}, retry={self._settings.retry!r})"
+    _is_async = True
+    _sleep: Callable[[float], Awaitable[None]] = staticmethod(anyio.sleep)
 
     async def handle_async_request(self, request: Request) -> Response:
         settings = self._settings
         start = begin(settings, request)
-        policy, started, auth, _ = start
         if settings.store is not None:
-            pause = pause_before_send(settings, request, policy)
+            pause = pause_before_send(settings, request, start.policy)
             if pause is not None:
                 await self._execute(pause)
         token = None
-        if auth is not None:
-            token = auth.manager.current(started)
+        if start.auth is not None:
+            token = start.auth.manager.current(start.started)
             if token is None:
                 token = (await self._drive(first_token(settings, request, start)))[0]
             set_authorization(request, token.authorization)
         try:
             response = await self._transport.handle_async_request(request)
         except TRANSPORT_ERRORS as error:
-            if policy is None:
+            if not enters_flow(start, None):
                 raise
             return await self._drive(run(settings, request, error, start, token))
-        if response.status_code < 400 or (
-            policy is None and not settings.raise_errors and token is None
-        ):
+        if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, token))
 
@@ -394,17 +383,20 @@ class AsyncRemedyTransport(AsyncBaseTransport):
         if isinstance(command, Send):
             return await self._transport.handle_async_request(command.request)
         if isinstance(command, ReadBody):
-            return await _read_async(command)
+            return await read_async(command)
         if isinstance(command, Close):
             await command.response.aclose()
-        elif isinstance(command, Sleep):
-            if command.seconds > 0 and (command.always or not _policy.waits_disabled()):
-                await self._sleep(command.seconds)
-        elif isinstance(command, Locked):
+            return None
+        if isinstance(command, Sleep):
+            seconds = sleep_seconds(command)
+            if seconds:
+                await self._sleep(seconds)
+            return None
+        if isinstance(command, Locked):
             return await self._drive(command)
-        elif isinstance(command, StoreOp):
+        if isinstance(command, StoreOp):
             return await getattr(command.store, "a" + command.method)(*command.args)
-        else:
+        if isinstance(command, CallSource):
             afetch_token = getattr(command.source, "afetch_token", None)
             if afetch_token is not None:
                 return await afetch_token(command.scope)
@@ -413,163 +405,66 @@ class AsyncRemedyTransport(AsyncBaseTransport):
             if fetch_token is None:
                 raise TypeError(f"{command.source!r} has neither afetch_token() nor fetch_token()")
             return await anyio.to_thread.run_sync(fetch_token, command.scope)
-        return None
+        return unknown_command(command)
 
     async def aclose(self) -> None:
         await self._transport.aclose()
 
 
-def _read_sync(command: ReadBody) -> BodyRead:
-    """The body as the command asks (at most ``limit`` bytes once decoded, no further chunk
-    after ``seconds``); the response is closed either way.
-
-    The raw stream is read, not ``iter_bytes()``: httpx would inflate a compressed body whole,
-    and a body that fails to decode still yields its bytes.
-    """
-    response, limit = command.response, command.limit
-    body = body_in_memory(response)
-    if body is not None:
-        response.close()
-        return body[:limit], "size" if len(body) > limit else None
-    raw = bytearray()
-    late = False
-    give_up = time.monotonic() + command.seconds
-    iterator = iter(response.stream)  # type: ignore[arg-type]
-    try:
-        while len(raw) < limit:
-            raw += next(iterator)
-            if len(raw) < limit and time.monotonic() >= give_up:
-                late = True
-                break
-    except BODY_END:
-        # The end, a body that breaks off, or one already consumed: what was read still counts.
-        pass
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
-        response.close()
-    return _decoded(response, raw, limit, late)
-
-
-async def _read_async(command: ReadBody) -> BodyRead:
-    """The async twin of :func:`_read_sync`.
-
-    The iterator is closed explicitly: an async generator left unfinished is reported (trio
-    turns it into a ResourceWarning) when it is garbage collected.
-    """
-    response, limit = command.response, command.limit
-    body = body_in_memory(response)
-    if body is not None:
-        await response.aclose()
-        return body[:limit], "size" if len(body) > limit else None
-    raw = bytearray()
-    late = False
-    give_up = time.monotonic() + command.seconds
-    iterator = response.stream.__aiter__()  # type: ignore[union-attr]
-    try:
-        while len(raw) < limit:
-            raw += await iterator.__anext__()
-            if len(raw) < limit and time.monotonic() >= give_up:
-                late = True
-                break
-    except ASYNC_BODY_END:
-        pass
-    finally:
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        await response.aclose()
-    return _decoded(response, raw, limit, late)
-
-
-def _decoded(response: Response, raw: bytearray, limit: int, late: bool) -> BodyRead:
-    """The body read, decoded within ``limit``, and why it stops short: a body exactly
-    ``limit`` bytes long is not said to be cut (nothing more was read to tell)."""
-    body, more = decode_body(response, bytes(raw[:limit]), limit)
-    return body, "time" if late else "size" if more or len(raw) > limit else None
-
-
-def raise_for_status(response: Response) -> Response:
-    """Raise the typed error for ``response`` if it is a 4xx or 5xx; return it otherwise.
-
-    Works on any response, without the transport (an ``event_hooks`` response hook, say). The
-    body is used when it was read; an unread sync body is read up to 64 KiB (decoded) and for
-    ``MAX_BODY_SECONDS`` at most; an unread async body is left alone (use
-    :func:`araise_for_status`).
-    """
-    if response.status_code < 400:
-        return response
-    body = _body_of(response)
-    cut = None
-    if body is None and not _is_async_stream(response):
-        command = read_body(response, MAX_ERROR_BODY)
-        body, cut = _read_sync(command)
-        response = buffered(response, body, response.request)
-        cut = cut_note(command, cut, "error body", "64 KiB")
-    raise _error_for(response, body, cut)
-
-
-async def araise_for_status(response: Response) -> Response:
-    """:func:`raise_for_status` for async responses: reads an unread body up to 64 KiB."""
-    if response.status_code < 400:
-        return response
-    body = _body_of(response)
-    cut = None
-    if body is None:
-        command = read_body(response, MAX_ERROR_BODY)
-        body, cut = await _read_async(command)
-        response = buffered(response, body, response.request)
-        cut = cut_note(command, cut, "error body", "64 KiB")
-    raise _error_for(response, body, cut)
-
-
-def _body_of(response: Response) -> bytes | None:
-    try:
-        return response.content
-    except Exception:
-        return None
-
-
-def _is_async_stream(response: Response) -> bool:
-    return not isinstance(response.stream, SYNC_BYTE_STREAMS)
-
-
-def _error_for(response: Response, body: bytes | None, body_cut: str | None) -> Exception:
-    request = response.request
-    details = describe(
-        response.status_code, response.headers, body, time.time(), error_scrubber(request)
-    )
-    attempt = Attempt(
-        1,
-        1,
-        request.method,
-        redact_url(request.url),
-        response.status_code,
-        details.error,
-        0.0,
-        "raise",
-    )
-    return build_error(request, response, details, attempts=(attempt,), body_cut=body_cut)
-
-
 @overload
-def wrap(client: Client, **options: Any) -> Client: ...
+def wrap(
+    client: Client,
+    *,
+    retry: Retry | None = ...,
+    raise_errors: bool = ...,
+    max_error_body: int = ...,
+    credentials: SyncCredentials | None = ...,
+    origins: Iterable[str] | None = ...,
+    step_up: bool = ...,
+    store: Store | None = ...,
+) -> Client: ...
 @overload
-def wrap(client: AsyncClient, **options: Any) -> AsyncClient: ...
-def wrap(client: Client | AsyncClient, **options: Any) -> Client | AsyncClient:
+def wrap(
+    client: AsyncClient,
+    *,
+    retry: Retry | None = ...,
+    raise_errors: bool = ...,
+    max_error_body: int = ...,
+    credentials: AsyncCredentials | None = ...,
+    origins: Iterable[str] | None = ...,
+    step_up: bool = ...,
+    store: Store | None = ...,
+) -> AsyncClient: ...
+def wrap(
+    client: Client | AsyncClient,
+    *,
+    retry: Retry | None = DEFAULT_RETRY,
+    raise_errors: bool = True,
+    max_error_body: int = MAX_ERROR_BODY,
+    credentials: AsyncCredentials | None = None,
+    origins: Iterable[str] | None = None,
+    step_up: bool = False,
+    store: Store | None = None,
+) -> Client | AsyncClient:
     """Wrap an existing client's default transport and every mounted one, in place.
 
-    ``options`` are the transport's keyword arguments (``retry=``, ``raise_errors=``, ...).
-    With ``credentials=`` and no ``origins=``, a client with a ``base_url`` sends the token to
-    the origin of its ``base_url`` only (as if ``origins=[it]`` were given to every transport);
-    one without shares the credentials' binding across its mounts (see ``origins``).
-    Transports already wrapped are left as they are. Returns the client.
+    The keyword arguments are the transport's (see :class:`RemedyTransport`). With
+    ``credentials=`` and no ``origins=``, a client with a ``base_url`` sends the token to the
+    origin of its ``base_url`` only (as if ``origins=[it]`` were given to every transport); one
+    without shares the credentials' binding across its mounts (see ``origins``). Transports
+    already wrapped are left as they are. Returns the client.
     """
-    if options.get("credentials") is not None and "origins" not in options:
-        base = client.base_url
-        if base.host:
-            options = {**options, "origins": [origin_text(origin_of(base))]}
+    if credentials is not None and origins is None and client.base_url.host:
+        origins = [origin_text(origin_of(client.base_url))]
+    options: dict[str, Any] = {
+        "retry": retry,
+        "raise_errors": raise_errors,
+        "max_error_body": max_error_body,
+        "credentials": credentials,
+        "origins": origins,
+        "step_up": step_up,
+        "store": store,
+    }
     if isinstance(client, CLIENTS):
 
         def wrap_sync(transport: BaseTransport) -> BaseTransport:

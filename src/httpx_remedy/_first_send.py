@@ -1,0 +1,164 @@
+"""What every request goes through before and right after its first send: the hot path.
+
+:func:`begin` readies a request and notes what the rest needs (:class:`Start`);
+:func:`pause_before_send` answers whether a pause heard from another process holds it back;
+:func:`enters_flow` decides whether the first outcome is handed to the recovery flow
+(``_recovery``) or goes straight back to httpx, as every 2xx does, unread and untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ._commands import Sleep
+from ._exceptions import OriginPaused
+from ._http import Request, origin_of, origin_text
+from ._policy import Retry
+from ._redact import redact_url
+from ._settings import Auth, Settings
+
+logger = logging.getLogger("httpx_remedy")
+
+RETRY_EXTENSION = "remedy.retry"
+#: Marks a request as safe to repeat although its method is not (our own token requests).
+IDEMPOTENT_EXTENSION = "remedy.idempotent"
+
+
+class Start(NamedTuple):
+    """What :func:`begin` found out about a request before its first send."""
+
+    #: The retry policy in force (the request's own, else the transport's); None: no retrying.
+    policy: Retry | None
+    #: When the request started (a reading of the settings' monotonic clock).
+    started: float
+    #: The credentials whose token the request carries; None when it carries none of ours.
+    auth: Auth | None
+    #: The body stream before the first send: whether the request can be sent again is judged
+    #: on it, and only after a failure (sending may read a one-shot body into memory).
+    stream: object
+    #: Whether an error status is handed to the recovery flow at all (see :func:`enters_flow`).
+    recovers: bool
+
+
+# Start is made for every request: tuple.__new__ skips the Python frame of Start(...).
+_new_start: Callable[[type[Start], tuple[object, ...]], Start] = tuple.__new__
+
+
+def begin(settings: Settings, request: Request) -> Start:
+    """Ready a request for its first send: the hot path, run for every request.
+
+    Finds the policy in force, the start time, the credentials when the request should carry
+    their token, and the body stream before the first send (see :class:`Start`). Adds the
+    idempotency key, counts the first attempt in the retry budget, and fits the timeouts into
+    the deadline.
+    """
+    extensions = request.extensions
+    policy = settings.retry
+    if RETRY_EXTENSION in extensions:
+        policy = extensions[RETRY_EXTENSION]
+        if policy is not None and not isinstance(policy, Retry):
+            raise TypeError(
+                f'request.extensions["{RETRY_EXTENSION}"] must be a '
+                f"httpx_remedy.Retry or None, not {policy!r}"
+            )
+    started = settings.clock()
+    auth = settings.auth
+    if policy is None and auth is None:
+        return _new_start(Start, (None, started, None, None, settings.raise_errors))
+    origin = origin_of(request.url)
+    if policy is not None:
+        if (
+            policy.idempotency_keys
+            and request.method in ("POST", "PATCH")
+            and "idempotency-key" not in request.headers
+        ):
+            # Structured-Field String, as the Idempotency-Key draft defines it.
+            request.headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
+        if policy.budget is not None:
+            policy.budget.record_request(origin, started)
+        # Only a deadline the user set bounds the attempts: the default one leaves the client's
+        # timeouts alone (and costs the hot path one attribute read).
+        if policy.shrinks_timeouts:
+            deadline = policy.deadline
+            assert deadline is not None
+            timeout = extensions.get("timeout")
+            # Nearly every request carries its client's timeouts, which fit the deadline: one
+            # dict comparison with the last ones that did replaces checking each value.
+            if (
+                timeout != _fitting_timeouts.get(deadline)
+                and shrink_timeouts(request, deadline)
+                and len(_fitting_timeouts) < 64
+            ):
+                _fitting_timeouts[deadline] = dict(timeout or ())
+    if auth is not None and not auth.wants(request, origin):
+        auth = None
+    recovers = policy is not None or auth is not None or settings.raise_errors
+    return _new_start(Start, (policy, started, auth, request.stream, recovers))
+
+
+# deadline -> the last timeouts found to fit it whole (bounded: deadlines are few).
+_fitting_timeouts: dict[float, dict[str, Any]] = {}
+
+
+def enters_flow(start: Start, status: int | None) -> bool:
+    """Whether the first send's outcome goes to the recovery flow (``_recovery.run``): its
+    response's ``status``, or None for a transport error. When not, the driver returns the
+    response as it is, or re-raises the transport error.
+
+    A response enters when its status is an error and anything is to be done about it: a
+    policy to retry with, a token to refresh, or a typed error to raise. A transport error
+    enters when there is a policy to retry it with.
+    """
+    if status is None:
+        return start.policy is not None
+    return status >= 400 and start.recovers
+
+
+def pause_before_send(settings: Settings, request: Request, policy: Retry | None) -> Sleep | None:
+    """Before a first send: the wait for a pause another process heard for this origin (None
+    when there is none), or :class:`OriginPaused` at once when it is longer than the policy lets
+    a request wait. A plain function, not a flow: it runs for every request of a transport with
+    a store, and nearly always answers None from a dictionary lookup."""
+    store = settings.store
+    assert store is not None
+    origin = origin_text(origin_of(request.url))
+    left = store.paused_for(origin)
+    if left <= 0:
+        return None
+    if policy is not None and left > policy.max_retry_after:
+        raise OriginPaused(origin, left, f"more than max_retry_after ({policy.max_retry_after:g}s)")
+    if policy is not None and policy.deadline is not None:
+        if left >= policy.deadline:
+            raise OriginPaused(origin, left, f"past the deadline ({policy.deadline:g}s)")
+        if policy.shrinks_timeouts:
+            # The wait comes out of the deadline: the first attempt gets what is left after it.
+            shrink_timeouts(request, policy.deadline - left)
+    logger.info(
+        "waiting %.3gs before %s %s: the origin asked every client to wait",
+        left,
+        request.method,
+        redact_url(request.url),
+    )
+    return Sleep(left)
+
+
+def shrink_timeouts(request: Request, remaining: float) -> bool:
+    """Cap every timeout of the request at ``remaining`` seconds (the deadline's time left).
+
+    Returns True when they all fitted already (nothing changed).
+    """
+    timeout = request.extensions.get("timeout")
+    if type(timeout) is not dict:
+        return False
+    values = timeout.values()
+    if None not in values and max(values, default=0.0) <= remaining:
+        return True
+    remaining = max(remaining, 0.001)
+    request.extensions = {
+        **request.extensions,
+        "timeout": {k: remaining if v is None or v > remaining else v for k, v in timeout.items()},
+    }
+    return False

@@ -1,0 +1,132 @@
+"""The token state one credentials object shares with every transport that uses it.
+
+A :class:`TokenManager` decides, without I/O, whether a request can use the current token,
+whether a rejected token was already replaced, what to remember after a failed fetch, and where
+the token may go when a transport names no origins (the origin binding, decided once under a
+lock). The flows fetch under its lock, so one token request serves every waiting request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import anyio.lowlevel
+
+from ._exceptions import HTTPError, ReauthenticationRequired
+from ._http import Origin, origin_text
+from ._token import Token, covers, require_secure
+
+logger = logging.getLogger("httpx_remedy")
+
+
+class TokenManager:
+    """The current token of one credentials object, shared by every transport that uses it.
+
+    It decides (no I/O): whether a request can use the current token, whether a rejected token
+    was already replaced, what to remember after a failure, and where the token may go when a
+    transport names no origins. The transports hold its lock while they fetch, so that however
+    many threads or tasks find the token expired at once, exactly one token request is made.
+    """
+
+    def __init__(self, source: object) -> None:
+        self.source = source
+        self.token: Token | None = None
+        self.rejection: HTTPError | None = None
+        self.sync_lock = threading.Lock()
+        self._async_lock: anyio.lowlevel.RunVar[anyio.Lock] = anyio.lowlevel.RunVar("lock")
+        self._issued: tuple[str, ...] = ()
+        #: Where the token may go for every transport given no ``origins=``: decided once per
+        #: credentials object, by the first request any of those transports sends (None until
+        #: then). Read without a lock; written once, under ``_bind_lock``.
+        self.origins: frozenset[Origin] | None = None
+        self._bind_lock = threading.Lock()
+
+    def bind(self, origin: Origin, url: str) -> frozenset[Origin]:
+        """The origins the token is bound to, binding it to ``origin`` (the origin of ``url``)
+        when nothing is bound yet.
+
+        One decision, under a lock: two first requests to two hosts at once, from two threads
+        or through two mounts, cannot both get the token. Plain ``http://`` to a host that is
+        not loopback is refused, and binds nothing.
+        """
+        with self._bind_lock:
+            if self.origins is None:
+                require_secure(url, "access tokens")
+                self.origins = frozenset((origin,))
+                logger.info(
+                    "binding credentials to %s (the first origin requested with them)",
+                    origin_text(origin),
+                )
+            return self.origins
+
+    def async_lock(self) -> anyio.Lock:
+        """A lock for the running event loop (an anyio lock cannot cross event loops)."""
+        try:
+            return self._async_lock.get()
+        except LookupError:
+            lock = anyio.Lock()
+            self._async_lock.set(lock)
+            return lock
+
+    def current(self, now: float) -> Token | None:
+        """The token to use without asking anyone, or None: the hot path, no lock."""
+        token = self.token
+        # Token.fresh(), inlined: this runs for every authorized request.
+        if token is not None and (token.refresh_at is None or now < token.refresh_at):
+            return token
+        return None
+
+    def reusable(self, rejected: Token | None, now: float, scope: str | None) -> Token | None:
+        """Called under the lock: a token someone else fetched meanwhile, or None to fetch."""
+        if self.rejection is not None:
+            raise ReauthenticationRequired(self.rejection)
+        token = self.token
+        if token is None or token is rejected or not token.fresh(now):
+            return None
+        if scope is not None and not covers(token.scope, scope):
+            return None
+        return token
+
+    def store(self, token: Token) -> Token:
+        self.token = token
+        self._issued = (token.authorization, *self._issued[:3])
+        return token
+
+    def failed(
+        self, error: BaseException, rejected: Token | None, now: float, scope: str | None
+    ) -> Token | None:
+        """After a failed fetch: a still-valid token to carry on with, or None to raise.
+
+        A rejection for good (the catalog says re-authenticate or fail fast) is remembered, so
+        the endpoint is not asked again on every request. A transient failure leaves the
+        current token in use while it has not expired.
+        """
+        if (
+            isinstance(error, HTTPError)
+            and scope is None
+            and not (error.entry.remedy.retries or error.status_code >= 500)
+        ):
+            self.rejection = error
+            self.token = None
+            return None
+        token = self.token
+        if token is not None and token is not rejected and token.usable(now) and scope is None:
+            return token
+        return None
+
+    def issued(self, header_value: str) -> bool:
+        """True when ``header_value`` is an Authorization value this manager handed out."""
+        return header_value in self._issued
+
+    def reset(self) -> None:
+        self.token = None
+        self.rejection = None
+
+    def secrets(self) -> tuple[str, ...]:
+        token = self.token
+        extra = getattr(self.source, "secrets", None)
+        found = tuple(extra()) if callable(extra) else ()
+        if token is not None:
+            found += (token.access_token,) + ((token.refresh_token,) if token.refresh_token else ())
+        return found

@@ -1,0 +1,379 @@
+"""The recovery flow: everything that happens after a first send went wrong.
+
+:func:`run` is a generator that yields commands (``_commands``) and receives their results; the
+sync and async transports each carry it out with a small loop that decides nothing. Each failed
+attempt is first judged (:func:`assess`, pure: what the outcome was, how it may be retried, what
+to tell other processes), then fixed: a new token and a replay (``_token_fix``), or a wait and a
+retry (``_policy.decide``), or the typed error (``_classify``). The first send, and the whole
+success path, stay in the transports (``_first_send``), so that a 2xx never enters a generator.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import NamedTuple, cast
+
+from . import _token_flow
+from ._body import BodyRead, cut_note, read_body, time_left
+from ._classify import Details, build_error, delay_requested, describe, error_scrubber
+from ._commands import Close, Flow, Send, Sleep, StoreOp
+from ._entry import Remedy
+from ._exceptions import TokenWaitTimeout
+from ._first_send import IDEMPOTENT_EXTENSION, Start, enters_flow, shrink_timeouts
+from ._hooks import call_hook
+from ._http import (
+    MAYBE_SENT_ERRORS,
+    NOT_SENT_ERRORS,
+    Request,
+    Response,
+    buffered,
+    is_replayable,
+    origin_of,
+    origin_text,
+    set_authorization,
+)
+from ._policy import Attempt, Decision, Retry, decide, retry_kind
+from ._redact import redact_url
+from ._settings import Settings
+from ._token import Token
+from ._token_fix import TokenFix, challenge_error, token_fix, token_note
+
+logger = logging.getLogger("httpx_remedy")
+
+
+class Assessment(NamedTuple):
+    """What one failed attempt was, as the recovery flow sees it (made by :func:`assess`)."""
+
+    #: The error response; None for a transport error.
+    response: Response | None
+    status: int | None
+    #: The error code (OAuth, or the API's own) the decisions use; None when there is none.
+    code: str | None
+    #: The code as logged and recorded: scrubbed (a hostile server may have put a secret there).
+    shown: str | None
+    #: The delay the server asked for, and where it came from (``retry-after``, ``body``, ...).
+    delay: tuple[float, str] | None
+    #: How the outcome may be retried (``BACK_OFF``, ``RETRY_IF_SAFE``); None: not at all.
+    kind: Remedy | None
+    #: Everything the response said, when its body was read before deciding; None otherwise.
+    details: Details | None
+    #: Seconds every process sharing the store should pause this origin for; None: no pause.
+    pause: float | None
+
+
+def reads_body_first(settings: Settings, policy: Retry | None, response: Response) -> bool:
+    """Whether an error body is read before deciding: when its status alone does not make it
+    retryable, the typed error needs the body anyway, and the body may hold an OAuth code that
+    is retryable after all (``temporarily_unavailable``)."""
+    return settings.raise_errors and (policy is None or response.status_code not in policy.statuses)
+
+
+def assess(
+    settings: Settings,
+    request: Request,
+    policy: Retry | None,
+    outcome: Response | Exception,
+    body: bytes | None,
+    wall_now: float,
+) -> Assessment:
+    """Judge one failed attempt: a transport error, or an error response and its ``body`` when
+    it was read (see :func:`reads_body_first`); ``wall_now`` is the wall clock's reading.
+
+    Pure: it reads the outcome and the settings, does no I/O and decides nothing about what
+    comes next; :func:`run` acts on what it finds.
+    """
+    if isinstance(outcome, Exception):
+        kind = (
+            Remedy.BACK_OFF
+            if isinstance(outcome, NOT_SENT_ERRORS)
+            else Remedy.RETRY_IF_SAFE
+            if isinstance(outcome, MAYBE_SENT_ERRORS)
+            else None
+        )
+        return Assessment(None, None, None, None, None, kind, None, None)
+    status = outcome.status_code
+    details: Details | None = None
+    if body is not None:
+        details = describe(
+            status,
+            outcome.headers,
+            body,
+            wall_now,
+            error_scrubber(request, settings.known_secrets()),
+        )
+        code = shown = details.error
+        delay = details.delay
+    else:
+        code = challenge_error(outcome)
+        # The code is logged and recorded: a hostile server may have put a secret there.
+        shown = (
+            None if code is None else error_scrubber(request, settings.known_secrets()).text(code)
+        )
+        delay = delay_requested(status, outcome.headers, wall_now)
+    kind = retry_kind(policy, status, code) if policy is not None else None
+    pause = None
+    if settings.store is not None and delay is not None and status in (429, 503):
+        # Every process should hear it: this origin asked all its clients to wait; no longer
+        # than this policy would wait itself (a delay it would not wait is not a pause to
+        # impose on others).
+        pause = delay[0] if policy is None else min(delay[0], policy.max_retry_after)
+    return Assessment(outcome, status, code, shown, delay, kind, details, pause)
+
+
+def run(
+    settings: Settings,
+    request: Request,
+    first: Response | Exception,
+    start: Start,
+    token: Token | None = None,
+) -> Flow[Response]:
+    """The flow after a first send that failed (an error status or a transport error).
+
+    ``start`` is what :func:`~._first_send.begin` found before the first send; ``token`` the
+    access token the first send carried, if the transport authorized it.
+    """
+    policy = start.policy
+    # Judged on the stream the request had before its first send: sending may read a one-shot
+    # body into memory (a mock or a middleware calls request.read()) and make it look replayable.
+    replayable = is_replayable(request, start.stream)
+    history: list[Attempt] = []
+    max_attempts = policy.max_attempts if policy is not None else 1
+    origin = origin_of(request.url)
+    minted = False  # a token fetched for this very request was sent
+    token_resends = 0
+    outcome = first
+    while True:
+        attempt = len(history) + 1
+        now = settings.clock()
+        elapsed = now - start.started
+        url = redact_url(request.url)
+        body: bytes | None = None
+        body_cut: str | None = None
+        if not isinstance(outcome, Exception) and reads_body_first(settings, policy, outcome):
+            body, body_cut = yield from read_error_body(settings, outcome, start)
+        found = assess(settings, request, policy, outcome, body, settings.wall_clock())
+        response = found.response
+        what = found.shown if response is not None else type(outcome).__name__
+        # What this attempt's record says whatever is done next (the action comes after).
+        fields = (attempt, max_attempts, request.method, url, found.status, what, elapsed)
+        if found.pause is not None and settings.store is not None:
+            # A store is user code too: should it raise, the response is closed first.
+            try:
+                yield StoreOp(settings.store, "pause", (origin_text(origin), found.pause))
+            except Exception:
+                if response is not None and body is None:
+                    yield Close(response)
+                raise
+
+        # The token fixes first: refresh on invalid_token, step up on insufficient_scope.
+        fix: TokenFix | None = None
+        if response is not None and token is not None and settings.auth is not None:
+            fix = token_fix(
+                settings.auth,
+                token,
+                response,
+                found.details,
+                found.code,
+                minted,
+                token_resends,
+            )
+        if fix is not None and replayable:
+            assert response is not None
+            assert token is not None
+            if body is None:
+                yield Close(response)
+            said = found.shown or "(no error code)"
+            before = f"after {found.status} {said} on {request.method} {url}"
+            try:
+                token, fetched = yield from _replacement(
+                    settings, request, start, token, fix, before
+                )
+            except TokenWaitTimeout as error:
+                gave_up = f"gave up waiting for another's token fetch: {error.cap} ran out"
+                history.append(Attempt(*fields, "raise", note=gave_up))
+                error.attempts = tuple(history)
+                raise
+            minted = minted or fetched
+            token_resends += 1
+            logger.info(
+                "%s after %s %s for %s %s; replaying",
+                "fetched a new access token"
+                if fetched
+                else "using the token another request fetched",
+                found.status,
+                said,
+                request.method,
+                url,
+            )
+            history.append(Attempt(*fields, "refresh" if fetched else "replay"))
+            set_authorization(request, token.authorization)
+            outcome = yield from send(request)
+            if not _failed(outcome):
+                return cast(Response, outcome)
+            continue
+
+        decision = Decision(False)
+        if policy is not None and found.kind is not None:
+            decision = decide(
+                policy,
+                attempt=attempt,
+                elapsed=elapsed,
+                kind=found.kind,
+                method=request.method,
+                has_idempotency_key="idempotency-key" in request.headers
+                or bool(request.extensions.get(IDEMPOTENT_EXTENSION)),
+                replayable=replayable,
+                server_delay=found.delay,
+                origin=origin,
+                now=now,
+            )
+        if decision.retry:
+            record = Attempt(*fields, "retry", decision.wait, decision.wait_reason)
+            history.append(record)
+            if response is not None and body is None:
+                # Before any user code runs: a hook that blocks must not hold the connection.
+                yield Close(response)
+            _announce(record, policy, now)
+            yield Sleep(decision.wait)
+            if policy is not None and policy.shrinks_timeouts:
+                assert policy.deadline is not None
+                shrink_timeouts(request, policy.deadline - (settings.clock() - start.started))
+            outcome = yield from send(request)
+            if not _failed(outcome):
+                return cast(Response, outcome)
+            continue
+
+        note = token_note(
+            decision.note,
+            status=found.status,
+            response=response,
+            details=found.details,
+            request=request,
+            origin=origin,
+            auth=settings.auth,
+            token=token,
+            minted=minted,
+            replayable=replayable,
+        )
+        action = "return" if response is not None and not settings.raise_errors else "raise"
+        history.append(Attempt(*fields, action, note=note))
+        if isinstance(outcome, Exception):
+            if len(history) > 1 or note:
+                attach_attempts(outcome, tuple(history))
+            raise outcome
+        assert response is not None
+        if not settings.raise_errors:
+            return response
+        if body is None:
+            body, body_cut = yield from read_error_body(settings, response, start)
+        details = found.details
+        if details is None:
+            details = describe(
+                response.status_code,
+                response.headers,
+                body,
+                settings.wall_clock(),
+                error_scrubber(request, settings.known_secrets()),
+            )
+        raise build_error(
+            request,
+            buffered(response, body, request),
+            details,
+            attempts=tuple(history),
+            stopped=_stopped(note, attempt),
+            secrets=settings.known_secrets(),
+            body_cut=body_cut,
+        )
+
+
+def _replacement(
+    settings: Settings, request: Request, start: Start, rejected: Token, fix: TokenFix, before: str
+) -> Flow[tuple[Token, bool]]:
+    """The token to send the request again with, and whether it was fetched for it (rather
+    than found, fetched meanwhile by another request): the single-flight fetch, waited for no
+    longer than the request's time allows (``before`` says what the request did, for the
+    :class:`TokenWaitTimeout` raised past that)."""
+    call = _token_flow.token_call(settings, request, start.policy, start.started, before)
+    found = yield _token_flow.token_lock(settings, call, rejected, fix.scope)
+    return cast("tuple[Token, bool]", found)
+
+
+def send_first(settings: Settings, request: Request, start: Start) -> Flow[Response]:
+    """A request's first send as a flow, and its recovery when the outcome enters one: for the
+    requests the flows make themselves (token requests). The transports send a user's request
+    themselves, so that a 2xx never enters a generator."""
+    outcome = yield from send(request)
+    status = None if isinstance(outcome, Exception) else outcome.status_code
+    if enters_flow(start, status):
+        return (yield from run(settings, request, outcome, start))
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def send(request: Request) -> Flow[Response | Exception]:
+    """Send once more; a failure is an outcome to judge, not an error to raise."""
+    try:
+        return cast(Response, (yield Send(request)))
+    except Exception as error:
+        return error
+
+
+def _failed(outcome: Response | Exception) -> bool:
+    """Whether a resend's outcome needs recovery again (a transport error, an error status)."""
+    return isinstance(outcome, Exception) or outcome.status_code >= 400
+
+
+def read_error_body(
+    settings: Settings, response: Response, start: Start
+) -> Flow[tuple[bytes, str | None]]:
+    """Read an error body within the size cap and the time the deadline leaves: the bytes,
+    and the note that says why they stop short, if they do."""
+    left = time_left(start.policy, start.started, settings.clock())
+    command = read_body(response, settings.max_error_body, left)
+    body, cut = cast(BodyRead, (yield command))
+    return body, cut_note(command, cut, "error body", "max_error_body")
+
+
+def attach_attempts(error: BaseException, attempts: tuple[Attempt, ...]) -> None:
+    """Record the attempt history on a transport error that is re-raised as it is."""
+    error.remedy_attempts = attempts  # type: ignore[attr-defined]
+    add_note = getattr(error, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note("httpx_remedy attempts:\n  " + "\n  ".join(map(str, attempts)))
+
+
+def attempts_of(error: BaseException) -> tuple[Attempt, ...]:
+    """The attempt history of an error raised through a remedy transport, oldest first.
+
+    Works for the typed :class:`HTTPError` (its ``attempts``) and for a transport error such as
+    ``httpx.ConnectError`` raised after retrying; empty for anything else.
+    """
+    found = getattr(error, "attempts", None)
+    if not isinstance(found, tuple):
+        found = getattr(error, "remedy_attempts", ())
+    return found if isinstance(found, tuple) else ()
+
+
+def _stopped(note: str | None, attempt: int) -> str | None:
+    if not note:
+        return None
+    if attempt == 1:
+        return f"not retried: {note}"
+    return f"gave up after {attempt} attempts: {note}"
+
+
+def _announce(record: Attempt, policy: Retry | None, now: float) -> None:
+    """The one log line per retry, and the user's hook (which never breaks the request)."""
+    logger.info(
+        "retrying %s %s after %s in %.3gs (%s), attempt %d of %d",
+        record.method,
+        record.url,
+        record.status if record.status is not None else record.error,
+        record.wait,
+        record.wait_reason,
+        record.number,
+        record.max_attempts,
+    )
+    if policy is not None and policy.on_retry is not None:
+        call_hook("on_retry", policy.on_retry, record, now)

@@ -1,0 +1,76 @@
+"""A transport's configuration as the flows need it: :class:`Settings`, and :class:`Auth` (its
+credentials and where their token may go)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from ._http import Origin, Request, authorization_of, stack_of
+
+if TYPE_CHECKING:
+    from ._manager import TokenManager
+    from ._policy import Retry
+    from ._store import Store
+
+
+@dataclass
+class Auth:
+    """A transport's credentials: the shared token state, and where tokens may go."""
+
+    source: object
+    manager: TokenManager
+    #: The transport's own ``origins=`` (they win); None: the credentials' own binding, shared
+    #: by every transport that names none (``manager.origins``).
+    origins: frozenset[Origin] | None
+    step_up: bool
+    #: Where the token is shared with other processes (None: this process only).
+    store: Store | None = None
+
+    def wants(self, request: Request, origin: Origin) -> bool:
+        """True when the request goes to a bound origin and has no Authorization of its own."""
+        origins = self.origins
+        if origins is None:
+            # Read without a lock once decided (every request); the first decision is taken
+            # under the manager's lock, once for every transport using these credentials.
+            origins = self.manager.origins
+            if origins is None:
+                origins = self.manager.bind(origin, str(request.url))
+        if origin not in origins:
+            return False
+        own = authorization_of(request)
+        # Ours when it is a token we issued (httpx copies it onto a same-origin redirect).
+        return own is None or self.manager.issued(own)
+
+    def bound_to(self) -> frozenset[Origin]:
+        """The origins the token goes to from this transport (empty: none bound yet)."""
+        return self.origins if self.origins is not None else self.manager.origins or frozenset()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The transport's configuration, as the flows need it."""
+
+    retry: Retry | None
+    raise_errors: bool
+    max_error_body: int
+    auth: Auth | None = None
+    #: Where pauses per origin are shared with other processes (None: this process only).
+    store: Store | None = None
+    #: The HTTP stack (``httpx`` or ``httpx2``) of the wrapped transport.
+    stack: ModuleType = field(default_factory=lambda: stack_of(None))
+    #: Secret values to scrub from error messages, for flows that run without ``auth`` (the
+    #: token request's own).
+    secrets: tuple[str, ...] = ()
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+
+    def known_secrets(self) -> tuple[str, ...]:
+        """The secret values to scrub from what a flow prints, logs or raises now: the
+        credentials' (their current token, client secret, refresh token), else ``secrets``."""
+        if self.auth is not None:
+            return self.auth.manager.secrets()
+        return self.secrets
