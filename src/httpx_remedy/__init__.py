@@ -86,7 +86,8 @@ from ._redis_store import RedisStore
 from ._sources import AsyncTokenSource, TokenSource
 from ._store import MemoryStore, Store
 from ._token import Token
-from ._transport import AsyncRemedyTransport, RemedyTransport, wrap
+from ._transport import AsyncRemedyTransport, RemedyTransport
+from ._wrap import wrap
 
 __version__ = "0.1.0"
 

@@ -9,6 +9,7 @@ A process that imports both gets both.
 
 from __future__ import annotations
 
+import ssl
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,16 @@ Request = httpx.Request
 Response = httpx.Response
 TransportError = httpx.TransportError
 URL = httpx.URL
+Limits = httpx.Limits
+
+# The types of httpx's own transport arguments (``httpx.HTTPTransport(verify=..., ...)``), spelt
+# out here because httpx keeps them in private modules. The same in httpx 0.27, 0.28 and httpx2.
+VerifyTypes = ssl.SSLContext | str | bool
+CertTypes = str | tuple[str, str] | tuple[str, str, str]
+ProxyTypes = str | httpx.URL | httpx.Proxy
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
 
 
 def _all(name: str) -> tuple[Any, ...]:
@@ -216,9 +227,11 @@ def new_request(
     return request
 
 
-def default_transport(is_async: bool) -> Any:
-    """The transport a remedy transport wraps when given none: httpx's own."""
-    return httpx.AsyncHTTPTransport() if is_async else httpx.HTTPTransport()
+def default_transport(is_async: bool, options: dict[str, Any]) -> Any:
+    """The transport a remedy transport wraps when given none: httpx's own, built with
+    ``options`` (``verify``, ``http2``, ``proxy``, ...: the arguments it takes)."""
+    kind = httpx.AsyncHTTPTransport if is_async else httpx.HTTPTransport
+    return kind(**options)
 
 
 Origin = tuple[str, str, "int | None"]

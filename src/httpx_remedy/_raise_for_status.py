@@ -20,6 +20,15 @@ def raise_for_status(response: Response) -> Response:
     body is used when it was read; an unread sync body is read up to 64 KiB (decoded) and for
     ``MAX_BODY_SECONDS`` at most; an unread async body is left alone (use
     :func:`araise_for_status`).
+
+    Unlike ``httpx.Response.raise_for_status()``, which raises ``HTTPStatusError`` for every
+    status that is not 2xx (1xx and 3xx included), this raises only for 4xx and 5xx, as the
+    transport does. A response hook runs on every hop of a redirect chain before httpx follows
+    it, so raising on a 3xx would break every ``follow_redirects=True`` client the hook is
+    given to; a ``304 Not Modified`` is an answer, not an error; and a 1xx never reaches a hook
+    (httpcore handles it). To treat a redirect left unfollowed as an error, check
+    ``response.is_redirect`` (or ``response.next_request``) yourself. A status of 600 or more
+    raises as a 5xx.
     """
     if response.status_code < 400:
         return response

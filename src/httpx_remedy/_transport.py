@@ -12,7 +12,7 @@ import dataclasses
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -36,21 +36,21 @@ from ._first_send import begin, enters_flow, pause_before_send
 from ._grants import ClientCredentials, Grant, RefreshToken
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
-    ASYNC_CLIENTS,
     BASE_TRANSPORTS,
-    CLIENTS,
     TRANSPORT_ERRORS,
     URL,
     AsyncBaseTransport,
-    AsyncClient,
     BaseTransport,
-    Client,
+    CertTypes,
+    Limits,
     Origin,
+    ProxyTypes,
     Request,
     Response,
+    SocketOption,
+    VerifyTypes,
     default_transport,
     origin_of,
-    origin_text,
     set_authorization,
     stack_of,
 )
@@ -112,11 +112,21 @@ def _auth_of(
     return Auth(credentials, manager, bound, bool(step_up), shared or store)
 
 
-def _wrapped(transport: Any, *, is_async: bool) -> Any:
-    """The transport to wrap, checked; httpx's own when none is given."""
+def _wrapped(transport: Any, options: dict[str, Any], owner: str, *, is_async: bool) -> Any:
+    """The transport to wrap, checked; httpx's own, built with ``options``, when none is given
+    (the arguments of ``httpx.HTTPTransport`` given to ``owner``, None left out)."""
     kinds = ASYNC_BASE_TRANSPORTS if is_async else BASE_TRANSPORTS
+    given = [name for name, value in options.items() if value is not None]
     if transport is None:
-        return default_transport(is_async=is_async)
+        return default_transport(is_async, {name: options[name] for name in given})
+    if given:
+        built = "httpx.AsyncHTTPTransport" if is_async else "httpx.HTTPTransport"
+        names = ", ".join(given)
+        raise TypeError(
+            f"{owner}(transport, {given[0]}=...) cannot apply {names}: the transport it wraps "
+            f"is already built. Pass {names} to that transport ({built}({given[0]}=...)), or "
+            f"leave transport out and {owner} builds one with them"
+        )
     if not isinstance(transport, kinds):
         kind = "httpx.AsyncBaseTransport" if is_async else "httpx.BaseTransport"
         raise TypeError(f"transport must be an {kind}, not {transport!r}")
@@ -168,8 +178,34 @@ class _RemedyTransportBase(Generic[Wrapped, Credentials]):
         origins: Iterable[str] | None = None,
         step_up: bool = False,
         store: Store | None = None,
+        verify: VerifyTypes | None = None,
+        cert: CertTypes | None = None,
+        trust_env: bool | None = None,
+        http1: bool | None = None,
+        http2: bool | None = None,
+        limits: Limits | None = None,
+        proxy: ProxyTypes | None = None,
+        uds: str | None = None,
+        local_address: str | None = None,
+        retries: int | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
     ) -> None:
-        self._transport: Wrapped = _wrapped(transport, is_async=self._is_async)
+        inner = {
+            "verify": verify,
+            "cert": cert,
+            "trust_env": trust_env,
+            "http1": http1,
+            "http2": http2,
+            "limits": limits,
+            "proxy": proxy,
+            "uds": uds,
+            "local_address": local_address,
+            "retries": retries,
+            "socket_options": socket_options,
+        }
+        self._transport: Wrapped = _wrapped(
+            transport, inner, type(self).__name__, is_async=self._is_async
+        )
         self._settings = _build_settings(
             retry,
             raise_errors,
@@ -215,7 +251,8 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
     the catalog's fixes (retry with backoff, token refresh) around the transport it wraps.
 
     Args:
-        transport: the transport to wrap; default ``httpx.HTTPTransport()``.
+        transport: the transport to wrap; default ``httpx.HTTPTransport()``, built with the
+            connection arguments below.
         retry: the :class:`Retry` policy; ``None`` turns retrying off. The default is
             ``Retry()``. A request can override it with
             ``extensions={"remedy.retry": Retry(...)}``.
@@ -234,6 +271,28 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
         store: a :class:`Store` (``MemoryStore``, ``RedisStore``) shared with other processes:
             a 429/503 with a server delay pauses the origin in every process, and the
             credentials' token is shared when they have no store of their own.
+        verify: TLS verification for the ``httpx.HTTPTransport`` built when no ``transport``
+            is given (see the note below), as httpx takes it: False, a CA bundle path or an
+            ``ssl.SSLContext``.
+        cert: the client certificate for that transport.
+        trust_env: whether it reads the proxy and TLS settings of the environment.
+        http1: whether it speaks HTTP/1.1.
+        http2: whether it speaks HTTP/2 (needs ``pip install 'httpx[http2]'``).
+        limits: its ``httpx.Limits`` (connection pool sizes, keep-alive).
+        proxy: its proxy URL or ``httpx.Proxy``.
+        uds: a Unix domain socket to connect through.
+        local_address: the local IP address to connect from.
+        retries: how many times it retries a failed connection attempt, below this transport.
+        socket_options: its socket options.
+
+    **Connection settings.** httpx ignores a client's own ``verify``, ``cert``, ``http2``,
+    ``limits``, ``proxy``, ``trust_env`` ... when it is given a ``transport`` (its rule for
+    explicit transports): ``httpx.Client(transport=RemedyTransport(), verify=False)`` still
+    verifies. Give them to this transport instead (``RemedyTransport(verify=False)``), which
+    passes them to the ``httpx.HTTPTransport`` it builds; None leaves httpx's default. With
+    ``transport=``, configure that transport yourself: passing these as well raises
+    ``TypeError``. Or build the client as usual (``httpx.Client(verify=False, http2=True)``)
+    and :func:`wrap` it: its transports keep those settings.
     """
 
     _is_async = False
@@ -318,9 +377,11 @@ class AsyncRemedyTransport(
 ):
     """The ``httpx.AsyncBaseTransport`` twin of :class:`RemedyTransport`, with the same
     arguments: ``transport`` is an ``httpx.AsyncBaseTransport`` (default
-    ``httpx.AsyncHTTPTransport()``), and ``credentials`` may also be an
-    :class:`AsyncTokenSource` (a sync :class:`TokenSource` is called in a worker thread).
-    Sleeps and locks with anyio, so it runs under asyncio and trio alike.
+    ``httpx.AsyncHTTPTransport()``, built with the connection arguments ``verify``, ``cert``,
+    ``http2``, ``proxy``, ``limits``, ... when they are given, as for
+    :class:`RemedyTransport`), and ``credentials`` may also be an :class:`AsyncTokenSource` (a
+    sync :class:`TokenSource` is called in a worker thread). Sleeps and locks with anyio, so it
+    runs under asyncio and trio alike.
     """
 
     _is_async = True
@@ -409,84 +470,3 @@ class AsyncRemedyTransport(
 
     async def aclose(self) -> None:
         await self._transport.aclose()
-
-
-@overload
-def wrap(
-    client: Client,
-    *,
-    retry: Retry | None = ...,
-    raise_errors: bool = ...,
-    max_error_body: int = ...,
-    credentials: SyncCredentials | None = ...,
-    origins: Iterable[str] | None = ...,
-    step_up: bool = ...,
-    store: Store | None = ...,
-) -> Client: ...
-@overload
-def wrap(
-    client: AsyncClient,
-    *,
-    retry: Retry | None = ...,
-    raise_errors: bool = ...,
-    max_error_body: int = ...,
-    credentials: AsyncCredentials | None = ...,
-    origins: Iterable[str] | None = ...,
-    step_up: bool = ...,
-    store: Store | None = ...,
-) -> AsyncClient: ...
-def wrap(
-    client: Client | AsyncClient,
-    *,
-    retry: Retry | None = DEFAULT_RETRY,
-    raise_errors: bool = True,
-    max_error_body: int = MAX_ERROR_BODY,
-    credentials: AsyncCredentials | None = None,
-    origins: Iterable[str] | None = None,
-    step_up: bool = False,
-    store: Store | None = None,
-) -> Client | AsyncClient:
-    """Wrap an existing client's default transport and every mounted one, in place.
-
-    The keyword arguments are the transport's (see :class:`RemedyTransport`). With
-    ``credentials=`` and no ``origins=``, a client with a ``base_url`` sends the token to the
-    origin of its ``base_url`` only (as if ``origins=[it]`` were given to every transport); one
-    without shares the credentials' binding across its mounts (see ``origins``). Transports
-    already wrapped are left as they are. Returns the client.
-    """
-    if credentials is not None and origins is None and client.base_url.host:
-        origins = [origin_text(origin_of(client.base_url))]
-    options: dict[str, Any] = {
-        "retry": retry,
-        "raise_errors": raise_errors,
-        "max_error_body": max_error_body,
-        "credentials": credentials,
-        "origins": origins,
-        "step_up": step_up,
-        "store": store,
-    }
-    if isinstance(client, CLIENTS):
-
-        def wrap_sync(transport: BaseTransport) -> BaseTransport:
-            if isinstance(transport, RemedyTransport):
-                return transport
-            return RemedyTransport(transport, **options)
-
-        client._transport = wrap_sync(client._transport)
-        client._mounts = {
-            pattern: None if t is None else wrap_sync(t) for pattern, t in client._mounts.items()
-        }
-        return client
-    if isinstance(client, ASYNC_CLIENTS):
-
-        def wrap_async(transport: AsyncBaseTransport) -> AsyncBaseTransport:
-            if isinstance(transport, AsyncRemedyTransport):
-                return transport
-            return AsyncRemedyTransport(transport, **options)
-
-        client._transport = wrap_async(client._transport)
-        client._mounts = {
-            pattern: None if t is None else wrap_async(t) for pattern, t in client._mounts.items()
-        }
-        return client
-    raise TypeError(f"wrap() takes an httpx.Client or httpx.AsyncClient, not {client!r}")
