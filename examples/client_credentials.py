@@ -115,9 +115,11 @@ def main() -> None:
 
     # 6. A token endpoint that accepts the connection and never answers. The token request
     # goes out with the client's timeouts (30 s for each one left unset): the request fetching
-    # the token fails with httpx's timeout error, and every request waiting for that token gives
-    # up when its own time is up (its longest timeout, or a deadline you set) with
-    # TokenWaitTimeout. Nothing queues behind a stalled token endpoint for ever.
+    # the token fails with TokenEndpointUnreachable, which is also httpx's timeout error (so
+    # `except httpx.TimeoutException` still catches it) and names the token endpoint; every
+    # request waiting for that token gives up when its own time is up (its longest timeout, or
+    # a deadline you set) with TokenWaitTimeout. Nothing queues behind a stalled token endpoint
+    # for ever.
     print("\na token endpoint that never answers (timeout=0.5)")
     with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never accepts
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
@@ -138,8 +140,10 @@ def main() -> None:
             call("waiting")
             fetching.join()
     fetched = outcomes["fetching"]
-    print(f"  the request fetching the token: {type(fetched).__name__},", end=" ")
+    print(f"  the request fetching the token: {type(fetched).__qualname__},", end=" ")
     print(len(remedy.attempts_of(fetched)), "attempts")
+    if isinstance(fetched, remedy.TokenEndpointUnreachable):
+        print("  it names the token endpoint:", fetched.token_url == url + "/token")
     waited = outcomes["waiting"]
     if isinstance(waited, remedy.TokenWaitTimeout):  # it says which limit ran out: waited.cap
         print(f"  the request waiting for it: TokenWaitTimeout after {waited.waited:.1f}s,", end="")

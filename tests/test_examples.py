@@ -47,7 +47,8 @@ EXPECTED: dict[str, list[str]] = {
         "authenticate with private_key_jwt",
         "3 calls, 0.6 s apart -> 3 token requests",
         "the API answered [200, 200, 200]",
-        "the request fetching the token: ReadTimeout, 3 attempts",
+        "the request fetching the token: TokenEndpointUnreachable[ReadTimeout], 3 attempts",
+        "it names the token endpoint: True",
         "the request waiting for it: TokenWaitTimeout after 0.5s, a TimeoutError: True",
     ],
     "refresh_tokens.py": [

@@ -535,7 +535,8 @@ def check_outcomes(outcomes: list[tuple[BaseException | None, float]]) -> None:
     """One caller fetched and met the token endpoint's silence; the others gave up waiting."""
     assert len(outcomes) == CALLERS, outcomes
     errors = [type(error) for error, _ in outcomes]
-    assert errors.count(httpx.ReadTimeout) == 1, errors
+    # The fetching caller's ReadTimeout is a TokenEndpointUnreachable too (it names the endpoint).
+    assert sum(issubclass(kind, httpx.ReadTimeout) for kind in errors) == 1, errors
     assert errors.count(TokenWaitTimeout) == CALLERS - 1, errors
     for error, took in outcomes:
         assert took < WITHIN

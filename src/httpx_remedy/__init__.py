@@ -74,6 +74,7 @@ from ._exceptions import (
     OriginPaused,
     ReauthenticationRequired,
     RemedyError,
+    TokenEndpointUnreachable,
     TokenResponseError,
     TokenWaitTimeout,
 )
@@ -151,6 +152,7 @@ __all__ = [
     "Store",
     "TemporarilyUnavailable",
     "Token",
+    "TokenEndpointUnreachable",
     "TokenResponseError",
     "TokenSource",
     "TokenWaitTimeout",

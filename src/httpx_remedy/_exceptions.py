@@ -72,6 +72,9 @@ others derive from :class:`RemedyError`::
         │                                      plain http:// to a host that is not loopback
         ├── TokenResponseError                 a 2xx token response that is not a usable token
         │                                      (.response)
+        ├── TokenEndpointUnreachable           (also the transport error it stands for:
+        │                                      httpx.ConnectError, httpx.ReadTimeout, ...) no
+        │                                      answer from the token endpoint (.token_url)
         └── TokenWaitTimeout                   (also a TimeoutError) gave up waiting for
                                                another's token fetch (.waited, .cap, .attempts)
 
@@ -155,6 +158,78 @@ class TokenWaitTimeout(RemedyError, TimeoutError):
         self.cap = cap
         self.holder = holder
         self.attempts: tuple[Attempt, ...] = ()
+
+
+class TokenEndpointUnreachable(RemedyError):
+    """No answer came from the token endpoint: the connection failed, timed out or broke.
+
+    Raised, when a request needs an access token, from the transport error the token request
+    met (its ``__cause__``), after the retries the policy allows. The raised object is also an
+    instance of that error's own class (``httpx.ConnectError``, ``httpx.ConnectTimeout``,
+    ``httpx.ReadTimeout``, ...; it prints as ``TokenEndpointUnreachable[ConnectError]``), so
+    ``except httpx.ConnectError`` and ``except httpx.TransportError`` catch it as before, and
+    ``except TokenEndpointUnreachable`` tells it apart from the API itself being down. Its
+    message names the token endpoint, where the bare transport error names nothing (and
+    ``e.request`` is the request that needed the token, not the token request).
+
+    Attributes:
+        token_url: the token endpoint's URL (query values redacted).
+        before: what the request that needed the token was about (``before sending GET
+            https://api.example.com/items``), for people.
+
+    ``attempts_of(e)`` gives the token request's sends.
+    """
+
+    token_url: str
+    before: str
+
+    def __init__(self, token_url: str, before: str, cause: str) -> None:
+        super().__init__(f"no answer from the token endpoint {token_url}, {before}: {cause}")
+        self.token_url = token_url
+        self.before = before
+
+    def __reduce__(self) -> tuple[object, ...]:
+        from ._portable import portable_state
+
+        kind = type(self).__dict__.get("_combined_from")
+        return (_restore_unreachable, (kind, self.args, portable_state(self.__dict__)))
+
+
+_unreachable: dict[type[Exception], type[TokenEndpointUnreachable]] = {}
+
+
+def unreachable_class(transport_error: type[Exception]) -> type[TokenEndpointUnreachable]:
+    """:class:`TokenEndpointUnreachable` that is also a ``transport_error`` (made once)."""
+    found = _unreachable.get(transport_error)
+    if found is None:
+        with _combined_lock:
+            found = _unreachable.get(transport_error)
+            if found is None:
+                name = f"TokenEndpointUnreachable[{transport_error.__name__}]"
+                found = type(
+                    "TokenEndpointUnreachable",
+                    (TokenEndpointUnreachable, transport_error),
+                    {
+                        "__module__": TokenEndpointUnreachable.__module__,
+                        "__doc__": TokenEndpointUnreachable.__doc__,
+                        "__qualname__": name,
+                        "_combined_from": transport_error,
+                    },
+                )
+                _unreachable[transport_error] = found
+    return found
+
+
+def token_endpoint_unreachable(
+    error: Exception, token_url: str, before: str, cause: str
+) -> TokenEndpointUnreachable:
+    """The error to raise from ``error``, a transport error a token request met; ``cause``
+    is what it said (scrubbed). It keeps ``error``'s state (the attempt records), not its
+    notes: chained from it, the traceback shows them once."""
+    found = unreachable_class(type(error))(token_url, before, cause)
+    state = {k: v for k, v in vars(error).items() if k != "__notes__" and k not in vars(found)}
+    found.__dict__.update(state)
+    return found
 
 
 class InsecureTransportError(RemedyError, ValueError):
@@ -291,6 +366,15 @@ def combine(code_class: type[HTTPError], status_class: type[HTTPError]) -> type[
                 )
                 _combined[key] = found
     return found
+
+
+def _restore_unreachable(
+    transport_error: type[Exception] | None, args: tuple[object, ...], state: dict[str, object]
+) -> BaseException:
+    """A :class:`TokenEndpointUnreachable` rebuilt from its pickled parts."""
+    if transport_error is None:
+        return _restore(TokenEndpointUnreachable, args, state)
+    return _restore(unreachable_class(transport_error), args, state)
 
 
 def _restore(

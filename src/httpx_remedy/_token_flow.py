@@ -14,11 +14,12 @@ from typing import cast
 
 from . import _recovery
 from ._body import BodyRead, cut_note, read_body, time_left
+from ._classify import error_scrubber
 from ._commands import CallSource, Flow, Locked, Sleep, StoreOp
-from ._exceptions import TokenWaitTimeout
+from ._exceptions import TokenWaitTimeout, token_endpoint_unreachable
 from ._first_send import IDEMPOTENT_EXTENSION, RETRY_EXTENSION, Start, begin
 from ._grants import MAX_TOKEN_BODY, Grant, parse_token_response
-from ._http import Request
+from ._http import TRANSPORT_ERRORS, Request
 from ._policy import NO_RETRY, Retry
 from ._redact import redact_url
 from ._settings import Settings
@@ -229,10 +230,17 @@ def fetch(settings: Settings, scope: str | None, call: TokenCall) -> Flow[Token]
     request.extensions = extensions
     token_settings = replace(settings, raise_errors=True, auth=None, secrets=auth.manager.secrets())
     start = begin(token_settings, request)
-    response = yield from _recovery.send_first(token_settings, request, start)
-    left = time_left(start.policy, start.started, settings.clock())
-    command = read_body(response, MAX_TOKEN_BODY, left)
-    body, cut = cast(BodyRead, (yield command))
+    try:
+        response = yield from _recovery.send_first(token_settings, request, start)
+        left = time_left(start.policy, start.started, settings.clock())
+        command = read_body(response, MAX_TOKEN_BODY, left)
+        body, cut = cast(BodyRead, (yield command))
+    except TRANSPORT_ERRORS as error:
+        # The bare transport error would name nothing, and be met while calling the API.
+        said = error_scrubber(request, token_settings.known_secrets()).text(f"{error!s}")
+        cause = f"{type(error).__name__}: {said}" if said else type(error).__name__
+        url = redact_url(request.url)
+        raise token_endpoint_unreachable(error, url, call.before, cause) from error
     data = parse_token_response(
         request,
         response,
