@@ -38,13 +38,14 @@ def main() -> None:
     # 2. explain: the whole entry, for people.
     print(cli("explain", "invalid_grant").stdout)
 
-    # 3. catalog --json: every entry, for scripts (exit status 0).
+    # 3. catalog --json: every entry, for scripts (exit status 0); "code" is always a string.
     listing = json.loads(cli("catalog", "--json").stdout)
     fail_fast = [e["code"] for e in listing if e["remedy"] == "fail fast"]
     print(f"  {len(listing)} entries; {len(fail_fast)} are 'fail fast', e.g. {fail_fast[:4]}\n")
 
     # 4. probe: one request through the transport, the outcome explained. Exit status 1
-    # means "the server answered with an error" (0: no error, 3: no answer at all).
+    # means "the server answered with an error" (0: no error, 2: bad input such as a URL
+    # without http:// or https://, 3: no answer at all); `httpx-remedy probe --help` lists them.
     with OAuthServer() as server:
         result = cli("probe", server.url + "/api/items", "-H", "Authorization: Bearer expired")
         print(result.stdout.rstrip())

@@ -420,7 +420,7 @@ def test_catalog_has_the_files_text(row: Row) -> None:
     assert entry.fix == row.fix
     if isinstance(row.code, int):
         assert entry.title == row.title
-    assert entry.source == "catalog"
+    assert entry.source.startswith("user catalog; RFC ")
 
 
 @pytest.mark.parametrize(("key", "code"), [(429, 429), ("429", 429), (" 429 ", 429)])

@@ -96,7 +96,7 @@ def test_explain_an_unknown_code_suggests(
     assert "httpx-remedy catalog" in err
 
 
-@pytest.mark.parametrize("unknown", ["999", "418", "zzzzzzzzzz"])
+@pytest.mark.parametrize("unknown", ["999", "600", "099", "zzzzzzzzzz"])
 def test_explain_an_unknown_code_without_suggestion(
     unknown: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -124,10 +124,10 @@ def test_catalog_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert err == ""
     data = json.loads(out)
     assert isinstance(data, list)
-    assert [row["code"] for row in data] == [e.code for e in catalog.statuses()] + [
+    assert [row["code"] for row in data] == [str(e.code) for e in catalog.statuses()] + [
         e.code for e in catalog.oauth_codes()
     ]
-    assert {row["code"] for row in data} == set(ALL_CODES)
+    assert {row["code"] for row in data} == {str(code) for code in ALL_CODES}
     for row in data:
         entry = catalog[row["code"]]
         assert row["fix"] == entry.fix
@@ -202,7 +202,7 @@ def test_console_script() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert {row["code"] for row in json.loads(result.stdout)} == set(ALL_CODES)
+    assert {row["code"] for row in json.loads(result.stdout)} == {str(c) for c in ALL_CODES}
 
 
 def test_a_closed_pipe_ends_quietly() -> None:

@@ -1,10 +1,11 @@
 """The error catalog: one table that drives the exception classes and the default remedies.
 
 Each row is a promise: the code, what it means, why it happens, how to fix it, the class raised
-for it and what the transport does about it by default. Rows marked ``source="catalog"`` carry
-the text of the user's catalog word for word; the others are written from the standards named in
-``source``. Adding a code is adding a row (see CONTRIBUTING.md). What a row is, and how the
-table is looked up, is in ``_entry``.
+for it and what the transport does about it by default. Rows whose ``source`` starts with
+``"user catalog"`` carry the text of the user's catalog word for word (and name the section of the
+standard that defines the code); the others are written from the standards named in ``source``.
+Adding a code is adding a row (see CONTRIBUTING.md). What a row is, and how the table is looked
+up, is in ``_entry``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.BadRequest,
         remedy=FAIL_FAST,
         status=400,
+        source="user catalog; RFC 9110 §15.5.1",
     ),
     Entry(
         code=401,
@@ -49,6 +51,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.Unauthorized,
         remedy=REFRESH,
         status=401,
+        source="user catalog; RFC 9110 §15.5.2",
     ),
     Entry(
         code=403,
@@ -64,6 +67,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.Forbidden,
         remedy=FAIL_FAST,
         status=403,
+        source="user catalog; RFC 9110 §15.5.4",
     ),
     Entry(
         code=404,
@@ -77,6 +81,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.NotFound,
         remedy=FAIL_FAST,
         status=404,
+        source="user catalog; RFC 9110 §15.5.5",
     ),
     Entry(
         code=405,
@@ -90,6 +95,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.MethodNotAllowed,
         remedy=FAIL_FAST,
         status=405,
+        source="user catalog; RFC 9110 §15.5.6",
     ),
     Entry(
         code=406,
@@ -103,6 +109,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.NotAcceptable,
         remedy=FAIL_FAST,
         status=406,
+        source="user catalog; RFC 9110 §15.5.7",
     ),
     Entry(
         code=413,
@@ -116,6 +123,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.PayloadTooLarge,
         remedy=FAIL_FAST,
         status=413,
+        source="user catalog; RFC 9110 §15.5.14",
     ),
     Entry(
         code=414,
@@ -127,6 +135,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.URITooLong,
         remedy=FAIL_FAST,
         status=414,
+        source="user catalog; RFC 9110 §15.5.15",
     ),
     Entry(
         code=422,
@@ -139,6 +148,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.UnprocessableEntity,
         remedy=FAIL_FAST,
         status=422,
+        source="user catalog; RFC 9110 §15.5.21",
     ),
     Entry(
         code=429,
@@ -151,6 +161,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.TooManyRequests,
         remedy=BACK_OFF,
         status=429,
+        source="user catalog; RFC 6585 §4",
     ),
     Entry(
         code=431,
@@ -162,6 +173,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.RequestHeaderFieldsTooLarge,
         remedy=FAIL_FAST,
         status=431,
+        source="user catalog; RFC 6585 §5",
     ),
     Entry(
         code=500,
@@ -172,6 +184,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.InternalServerError,
         remedy=RETRY_IF_SAFE,
         status=500,
+        source="user catalog; RFC 9110 §15.6.1",
     ),
     Entry(
         code=503,
@@ -182,6 +195,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.ServiceUnavailable,
         remedy=BACK_OFF,
         status=503,
+        source="user catalog; RFC 9110 §15.6.4",
     ),
     # ---- HTTP statuses: written from RFC 9110 and friends -----------------------------------
     Entry(
@@ -334,6 +348,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.InvalidRequest,
         remedy=FAIL_FAST,
         status=400,
+        source="user catalog; RFC 6749 §5.2; RFC 6750 §3.1",
     ),
     Entry(
         code="invalid_client",
@@ -349,6 +364,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.InvalidClient,
         remedy=FAIL_FAST,
         status=401,
+        source="user catalog; RFC 6749 §5.2",
     ),
     Entry(
         code="invalid_grant",
@@ -364,6 +380,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.InvalidGrant,
         remedy=REAUTHENTICATE,
         status=400,
+        source="user catalog; RFC 6749 §5.2",
     ),
     Entry(
         code="unauthorized_client",
@@ -378,6 +395,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.UnauthorizedClient,
         remedy=FAIL_FAST,
         status=400,
+        source="user catalog; RFC 6749 §5.2",
     ),
     Entry(
         code="unsupported_grant_type",
@@ -389,6 +407,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.UnsupportedGrantType,
         remedy=FAIL_FAST,
         status=400,
+        source="user catalog; RFC 6749 §5.2",
     ),
     Entry(
         code="invalid_scope",
@@ -402,6 +421,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.InvalidScope,
         remedy=FAIL_FAST,
         status=400,
+        source="user catalog; RFC 6749 §5.2",
     ),
     Entry(
         code="access_denied",
@@ -416,6 +436,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.AccessDenied,
         remedy=FAIL_FAST,
         status=400,
+        source="user catalog; RFC 6749 §4.1.2.1",
     ),
     Entry(
         code="server_error",
@@ -426,6 +447,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.OAuthServerError,
         remedy=RETRY_IF_SAFE,
         status=500,
+        source="user catalog; RFC 6749 §4.1.2.1",
     ),
     Entry(
         code="temporarily_unavailable",
@@ -436,6 +458,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.TemporarilyUnavailable,
         remedy=BACK_OFF,
         status=503,
+        source="user catalog; RFC 6749 §4.1.2.1",
     ),
     Entry(
         code="invalid_token",
@@ -449,6 +472,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.InvalidToken,
         remedy=REFRESH,
         status=401,
+        source="user catalog; RFC 6750 §3.1",
     ),
     Entry(
         code="insufficient_scope",
@@ -463,6 +487,7 @@ _ROWS: tuple[Entry, ...] = (
         exception=exc.InsufficientScope,
         remedy=STEP_UP,
         status=403,
+        source="user catalog; RFC 6750 §3.1",
     ),
     # ---- OAuth / OIDC: written from the standards (table A) ---------------------------------
     Entry(

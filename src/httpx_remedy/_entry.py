@@ -46,6 +46,9 @@ class Entry:
 
     ``code`` is an HTTP status (``int``) or an OAuth / OIDC error code (``str``); ``status`` is
     the HTTP status the code usually arrives with (None when it travels in a redirect).
+    ``source`` is where the text comes from: ``"user catalog; RFC 9110 §15.5.1"`` for a row
+    taken word for word from the user's catalog (with the section of the standard that defines
+    the code), else the standard's section (``"RFC 9449 §5, §7.1"``).
     """
 
     code: int | str
@@ -56,7 +59,7 @@ class Entry:
     exception: type[HTTPError]
     remedy: Remedy
     status: int | None
-    source: str = "catalog"
+    source: str = "user catalog"
 
     @property
     def is_oauth(self) -> bool:

@@ -220,8 +220,7 @@ def run(
                 elapsed=elapsed,
                 kind=found.kind,
                 method=request.method,
-                has_idempotency_key="idempotency-key" in request.headers
-                or bool(request.extensions.get(IDEMPOTENT_EXTENSION)),
+                has_idempotency_key=_has_idempotency_key(request),
                 replayable=replayable,
                 server_delay=found.delay,
                 origin=origin,
@@ -284,6 +283,44 @@ def run(
             secrets=settings.known_secrets(),
             body_cut=body_cut,
         )
+
+
+def _has_idempotency_key(request: Request) -> bool:
+    """Whether the request may be retried as if idempotent (it carries an Idempotency-Key, or
+    the library marked it so: a token request)."""
+    return "idempotency-key" in request.headers or bool(
+        request.extensions.get(IDEMPOTENT_EXTENSION)
+    )
+
+
+def first_retry(
+    policy: Retry,
+    request: Request,
+    status: int,
+    code: str | None,
+    delay: tuple[float, str] | None,
+    now: float,
+) -> Decision | None:
+    """What ``policy`` does after the first send of ``request`` got ``status`` (with the OAuth
+    ``code`` and the server's ``delay``, as :func:`assess` finds them): the decision :func:`run`
+    takes, or None when such an answer is not retried at all. For telling a user what would
+    happen (the ``probe`` command) without doing it; the retry budget is drawn on as
+    :func:`run` would, unless ``policy`` has none."""
+    kind = retry_kind(policy, status, code)
+    if kind is None:
+        return None
+    return decide(
+        policy,
+        attempt=1,
+        elapsed=0.0,
+        kind=kind,
+        method=request.method,
+        has_idempotency_key=_has_idempotency_key(request),
+        replayable=is_replayable(request),
+        server_delay=delay,
+        origin=origin_of(request.url),
+        now=now,
+    )
 
 
 def _replacement(
