@@ -1,8 +1,10 @@
 """How to test YOUR code that uses httpx-remedy, with pytest-httpx (no server needed).
 
 ``error_response(code)`` builds a realistic error response (status, WWW-Authenticate
-challenge, JSON body, Retry-After) for any catalog code, and ``no_wait()`` makes retry waits
-zero, so a test of "we retry on 429" takes milliseconds.
+challenge, JSON body, Retry-After) for any catalog code. Retry waits become zero with the
+``no_wait`` fixture or the ``@pytest.mark.remedy_no_wait`` marker (from httpx-remedy's pytest
+plugin, installed with the package: nothing to import) or the ``no_wait()`` context manager, so
+a test of "we retry on 429" takes milliseconds.
 Run: ``pytest --no-cov examples/test_with_pytest_httpx.py`` (needs ``pip install pytest-httpx``;
 ``--no-cov`` only because this repository's pytest settings enforce coverage for its own suite).
 """
@@ -64,15 +66,23 @@ def test_a_rate_limit_is_retried(httpx_mock: HTTPXMock) -> None:
     assert len(httpx_mock.get_requests()) == 2
 
 
+@pytest.mark.remedy_no_wait  # the plugin's marker: waits are zero for this whole test
 def test_a_rate_limit_that_does_not_clear_is_raised(httpx_mock: HTTPXMock) -> None:
-    # The default policy sends at most 3 times. pytest-httpx checks by default that every
-    # response registered was used: register exactly as many as will be requested.
-    for _ in range(3):
-        httpx_mock.add_response(**error_response(429, retry_after=2))
-    with no_wait(), pytest.raises(remedy.TooManyRequests) as caught:
+    # "Rate limited until further notice": one reusable response answers every attempt
+    # (pytest-httpx 0.34+), however many the policy makes.
+    httpx_mock.add_response(**error_response(429, retry_after=2), is_reusable=True)
+    with pytest.raises(remedy.TooManyRequests) as caught:
         item_names(make_client("t0k3n"))
     assert caught.value.retry_after == 2
     assert [a.action for a in caught.value.attempts] == ["retry", "retry", "raise"]
+
+
+def test_a_service_that_stays_down(httpx_mock: HTTPXMock, no_wait: None) -> None:
+    # The plugin's no_wait fixture: the same, as a fixture.
+    httpx_mock.add_response(**error_response(503), is_reusable=True)
+    with pytest.raises(remedy.ServiceUnavailable) as caught:
+        item_names(make_client("t0k3n"))
+    assert len(caught.value.attempts) == 3  # the default max_attempts
 
 
 def test_a_missing_scope_names_the_scope(httpx_mock: HTTPXMock) -> None:
