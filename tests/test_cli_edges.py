@@ -151,7 +151,7 @@ def test_probe_without_retries_says_what_the_policy_would_do(
         assert len(server.received) == 1
     assert code == 1
     assert f"   next:        {next_step}" in out
-    assert "attempts:" not in out
+    assert "     attempt 1/1: " in out
 
 
 def test_probe_a_backoff_is_a_sample_of_the_policy(capsys: pytest.CaptureFixture[str]) -> None:

@@ -238,10 +238,9 @@ def _explain_error(e: HTTPError, retried: bool) -> None:
         _say(f"   retry after: {e.retry_after:g}s")
     _say(f"   means:       {e.entry.description}")
     _say(f"   fix:         {e.entry.fix}")
-    if retried:
-        _print_attempts(e.attempts)
-    else:
+    if not retried:
         _say(f"   next:        {_would_retry(e)}")
+    _print_attempts(e.attempts)
 
 
 def _would_retry(e: HTTPError) -> str:
