@@ -1,16 +1,26 @@
-"""Shared fixtures: the anyio backends, and transports on a fake clock that never sleeps."""
+"""The fixtures: the anyio backends, the fake clock, a budget of one's own, and ``mode`` (one
+test for the sync transport and the async one under asyncio and trio). What they hand out is
+in ``tests/helpers.py``, where tests import it from."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterator
 
-import httpx
 import pytest
 
-import httpx_remedy as remedy
 from httpx_remedy import RetryBudget
-from httpx_remedy.testing import use_clock
+
+# Re-exported for test files written against conftest before tests/helpers.py existed.
+from .helpers import (  # noqa: F401
+    MODES,
+    EventLoops,
+    FakeClock,
+    Handler,
+    Mode,
+    async_client,
+    on_clock,
+    sync_client,
+)
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -18,46 +28,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-class FakeClock:
-    """A monotonic and a wall clock that only move when something sleeps on them."""
-
-    def __init__(self, start: float = 1_000.0, wall: float = 1_764_000_000.0) -> None:
-        self.now = start
-        self.wall_start = wall
-        self.start = start
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.wall_start + (self.now - self.start)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-
-def on_clock(transport: Any, clock: FakeClock) -> Any:
-    """Put a remedy transport on ``clock``: its waits are recorded, never slept."""
-    is_async = isinstance(transport, remedy.AsyncRemedyTransport)
-    return use_clock(
-        transport,
-        monotonic=clock.monotonic,
-        wall=clock.time,
-        sleep=clock.asleep if is_async else clock.sleep,
-    )
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 @pytest.fixture
@@ -66,15 +39,17 @@ def fresh_budget() -> RetryBudget:
     return RetryBudget()
 
 
-def sync_client(handler: Handler, clock: FakeClock, **options: Any) -> httpx.Client:
-    options.setdefault("retry", remedy.Retry(budget=RetryBudget()))
-    transport = on_clock(remedy.RemedyTransport(httpx.MockTransport(handler), **options), clock)
-    return httpx.Client(transport=transport)
+@pytest.fixture(scope="session")
+def event_loops() -> Iterator[EventLoops]:
+    """An asyncio and a trio event loop for the whole session, each in a thread of its own,
+    started when a test first needs it (see :class:`helpers.Mode`)."""
+    loops = EventLoops()
+    yield loops
+    loops.close()
 
 
-def async_client(handler: Handler, clock: FakeClock, **options: Any) -> httpx.AsyncClient:
-    options.setdefault("retry", remedy.Retry(budget=RetryBudget()))
-    transport = on_clock(
-        remedy.AsyncRemedyTransport(httpx.MockTransport(handler), **options), clock
-    )
-    return httpx.AsyncClient(transport=transport)
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest, event_loops: EventLoops) -> Mode:
+    """Run the test three times: with the sync transport, and with the async one under asyncio
+    and under trio (see :class:`helpers.Mode`)."""
+    return Mode(str(request.param), event_loops)
