@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import ssl
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -395,8 +396,12 @@ class Mode:
             inner, (httpx.BaseTransport, httpx.AsyncBaseTransport)
         ):
             inner = httpx.MockTransport(inner)
-        kind = remedy.AsyncRemedyTransport if self.is_async else remedy.RemedyTransport
-        return kind(inner, **options)
+        return self.remedy_transport(inner, **options)
+
+    @property
+    def remedy_transport(self) -> type[Any]:
+        """``RemedyTransport`` or ``AsyncRemedyTransport``."""
+        return remedy.AsyncRemedyTransport if self.is_async else remedy.RemedyTransport
 
     def client(self, inner: Any, clock: FakeClock | None = None, **options: Any) -> Client:
         """A client over a remedy transport over ``inner`` (see :meth:`transport`), on
@@ -406,6 +411,20 @@ class Mode:
         if clock is not None:
             on_clock(transport, clock)
         return self.wrap(transport)
+
+    def network(self, **options: Any) -> Any:
+        """httpx's own transport of the mode's kind (``httpx.HTTPTransport`` or
+        ``httpx.AsyncHTTPTransport``), made with ``options``: for tests over real sockets. It
+        verifies certificates with one shared context (:func:`tls`) unless ``verify=`` says
+        otherwise."""
+        options.setdefault("verify", tls())
+        kind = httpx.AsyncHTTPTransport if self.is_async else httpx.HTTPTransport
+        return kind(**options)
+
+    @property
+    def raise_for_status(self) -> Callable[[httpx.Response], Any]:
+        """The event hook of the mode's kind: ``raise_for_status`` or ``araise_for_status``."""
+        return remedy.araise_for_status if self.is_async else remedy.raise_for_status
 
     def wrap(self, transport: Any = None, **client_options: Any) -> Client:
         """An ``httpx.Client`` or ``httpx.AsyncClient`` over ``transport``, as a :class:`Client`."""
@@ -420,16 +439,49 @@ class Mode:
 
     # -- what differs between sync and async ------------------------------------------------
 
-    def sleep(self, record: Callable[[float], None]) -> Callable[[float], Any]:
-        """A sleep for ``use_clock`` that calls ``record(seconds)``: itself in the sync mode, an
-        async function in the async ones."""
+    def hook(self, call: Callable[..., Any]) -> Callable[..., Any]:
+        """``call`` as the mode's kind of callback (a sleep for ``use_clock``, an httpx event
+        hook): itself in the sync mode, an async function calling it in the async ones."""
         if not self.is_async:
-            return record
+            return call
 
-        async def sleep(seconds: float) -> None:
-            record(seconds)
+        async def hook(*args: Any) -> Any:
+            return call(*args)
 
-        return sleep
+        return hook
+
+    def read(self, response: httpx.Response) -> bytes:
+        """Read a streamed response's body (``read`` or ``aread``)."""
+        if not self.is_async:
+            return response.read()
+        return self.run(response.aread)  # type: ignore[no-any-return]
+
+    def close(self, transport: Any) -> None:
+        """Close a transport (``close`` or ``aclose``)."""
+        if not self.is_async:
+            transport.close()
+        else:
+            self.run(transport.aclose)
+
+    @contextlib.contextmanager
+    def holding_token_lock(self, transport: Any) -> Iterator[None]:
+        """Hold the lock of ``transport``'s credentials, as another request fetching a token
+        does, until the block ends: in the sync mode from this thread, in the async ones from
+        a task on the mode's event loop."""
+        manager = transport._settings.auth.manager
+        if not self.is_async:
+            with manager.sync_lock:
+                yield
+            return
+
+        @contextlib.asynccontextmanager
+        async def held() -> AsyncIterator[None]:
+            async with manager.async_lock():
+                yield
+
+        assert self._loops is not None
+        with self._loops.portal(self.name).wrap_async_context_manager(held()):
+            yield
 
     def then(self, value: Any, after: Callable[[Any], T]) -> Any:
         """``after(value)``; in the async modes ``value`` is an awaitable, and this is an
@@ -455,6 +507,13 @@ class Mode:
         if self.is_async:
             return AsyncStreamingTransport(respond)
         return StreamingTransport(respond)
+
+
+@functools.cache
+def tls() -> ssl.SSLContext:
+    """One TLS context for the tests' own transports: httpx builds one per transport (loading
+    the CA bundle, about 50 ms), which adds up over hundreds of tests that never use it."""
+    return ssl.create_default_context()
 
 
 #: The sync mode, for a test that does not take the ``mode`` fixture.
@@ -521,6 +580,20 @@ class Client:
 
     def delete(self, url: str, **options: Any) -> httpx.Response:
         return self.request("DELETE", url, **options)
+
+    @contextlib.contextmanager
+    def stream(self, method: str, url: str, **options: Any) -> Iterator[httpx.Response]:
+        """``client.stream(...)``: the response, its body unread (see :meth:`Mode.read`)."""
+        if not self.mode.is_async:
+            with self.httpx.stream(method, url, **options) as response:  # type: ignore[union-attr]
+                yield response
+            return
+        assert self.mode._loops is not None
+        portal = self.mode._loops.portal(self.mode.name)
+        with portal.wrap_async_context_manager(
+            self.httpx.stream(method, url, **options)  # type: ignore[arg-type]
+        ) as response:
+            yield response
 
     def later(self, method: str, url: str, **options: Any) -> Callable[[], Any]:
         """The request as a call for :meth:`Mode.at_once` (an awaitable one in async modes)."""

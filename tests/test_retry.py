@@ -184,7 +184,7 @@ def test_default_policy_is_on_and_no_wait_skips_the_sleep(mode: Mode) -> None:
     assert transport.retry is not None
     assert transport.retry.budget is DEFAULT_BUDGET
     slept: list[float] = []
-    use_clock(transport, sleep=mode.sleep(slept.append))
+    use_clock(transport, sleep=mode.hook(slept.append))
     with mode.wrap(transport) as client, no_wait():
         response = client.get(_unique_url())
     assert response.status_code == 200
@@ -197,7 +197,7 @@ def test_default_policy_sleeps_through_the_transport_sleep(mode: Mode) -> None:
     server = Server((503, {"Retry-After": "1"}), 200)
     transport = mode.transport(server)
     slept: list[float] = []
-    use_clock(transport, sleep=mode.sleep(slept.append))
+    use_clock(transport, sleep=mode.hook(slept.append))
     with mode.wrap(transport) as client:
         response = client.get(_unique_url())
     assert response.status_code == 200
@@ -931,7 +931,7 @@ def test_retried_responses_are_closed_before_the_wait(mode: Mode, clock: FakeClo
         closed_at_sleep[-1] += [r.is_closed for r in server.responses]
         clock.sleep(seconds)
 
-    use_clock(client.transport, sleep=mode.sleep(sleep))
+    use_clock(client.transport, sleep=mode.hook(sleep))
     with client:
         response = client.get(URL)
         assert response.status_code == 200
