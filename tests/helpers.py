@@ -23,6 +23,7 @@ import contextlib
 import functools
 import ssl
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -352,40 +353,55 @@ class Mode:
             return call(*args, **kwargs)
         return self._loops.portal(self.name).call(functools.partial(call, *args, **kwargs))
 
-    def at_once(self, calls: Iterable[Callable[[], Any]]) -> list[Any]:
-        """Start every call at the same time and wait for them all: threads in the sync mode,
-        tasks of one task group in the async ones (each call then returns an awaitable). The
-        results in order; an exception is returned in its call's place, not raised."""
+    def at_once(
+        self, calls: Iterable[Callable[[], Any]], within: float = 60.0
+    ) -> list[tuple[Any, float]]:
+        """Start every call at the same moment and wait for them all: threads in the sync mode,
+        tasks of one task group in the async ones (each call then returns an awaitable, as
+        :meth:`Client.later` makes). For each call in order: what it returned, or the exception
+        it raised, and the seconds it took. A call still running after ``within`` seconds fails
+        the test."""
         calls = list(calls)
-        results: list[Any] = [None] * len(calls)
+        outcomes: list[tuple[Any, float]] = [(None, 0.0)] * len(calls)
         if not self.is_async:
+            barrier = threading.Barrier(len(calls))
 
             def one(index: int) -> None:
+                barrier.wait()
+                began = time.monotonic()
                 try:
-                    results[index] = calls[index]()
+                    outcome = calls[index]()
                 except Exception as error:
-                    results[index] = error
+                    outcome = error
+                outcomes[index] = (outcome, time.monotonic() - began)
 
-            threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+            threads = [
+                threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(calls))
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
-                thread.join(timeout=60)
-            return results
+                thread.join(timeout=within)
+            assert not any(t.is_alive() for t in threads), f"a call ran over {within}s"
+            return outcomes
 
         async def gather() -> None:
             async def one(index: int) -> None:
+                began = time.monotonic()
                 try:
-                    results[index] = await calls[index]()
+                    outcome = await calls[index]()
                 except Exception as error:
-                    results[index] = error
+                    outcome = error
+                outcomes[index] = (outcome, time.monotonic() - began)
 
-            async with anyio.create_task_group() as group:
-                for index in range(len(calls)):
-                    group.start_soon(one, index)
+            with anyio.move_on_after(within) as guard:
+                async with anyio.create_task_group() as group:
+                    for index in range(len(calls)):
+                        group.start_soon(one, index)
+            assert not guard.cancelled_caught, f"a call ran over {within}s"
 
         self.run(gather)
-        return results
+        return outcomes
 
     # -- transports and clients ------------------------------------------------------------
 
@@ -403,14 +419,22 @@ class Mode:
         """``RemedyTransport`` or ``AsyncRemedyTransport``."""
         return remedy.AsyncRemedyTransport if self.is_async else remedy.RemedyTransport
 
-    def client(self, inner: Any, clock: FakeClock | None = None, **options: Any) -> Client:
-        """A client over a remedy transport over ``inner`` (see :meth:`transport`), on
-        ``clock`` when given, with a retry budget of its own unless ``retry=`` is given."""
+    def client(
+        self,
+        inner: Any,
+        clock: FakeClock | None = None,
+        *,
+        timeout: Any = 5.0,
+        **options: Any,
+    ) -> Client:
+        """A client (with ``timeout``, httpx's default unless given) over a remedy transport
+        over ``inner`` (see :meth:`transport`), on ``clock`` when given, with a retry budget of
+        its own unless ``retry=`` is given."""
         options.setdefault("retry", remedy.Retry(budget=RetryBudget()))
         transport = self.transport(inner, **options)
         if clock is not None:
             on_clock(transport, clock)
-        return self.wrap(transport)
+        return self.wrap(transport, timeout=timeout)
 
     def network(self, **options: Any) -> Any:
         """httpx's own transport of the mode's kind (``httpx.HTTPTransport`` or
