@@ -26,6 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import Future
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -622,6 +623,24 @@ class Client:
     def later(self, method: str, url: str, **options: Any) -> Callable[[], Any]:
         """The request as a call for :meth:`Mode.at_once` (an awaitable one in async modes)."""
         return functools.partial(self.httpx.request, method, url, **options)
+
+    def start(self, method: str, url: str, **options: Any) -> Future[httpx.Response]:
+        """Send the request in the background (a thread, or a task on the mode's event loop)
+        and return at once: its future response."""
+        call = functools.partial(self.httpx.request, method, url, **options)
+        if self.mode.is_async:
+            assert self.mode._loops is not None
+            return self.mode._loops.portal(self.mode.name).start_task_soon(call)  # type: ignore[arg-type]
+        future: Future[httpx.Response] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(call())  # type: ignore[arg-type]
+            except BaseException as error:
+                future.set_exception(error)
+
+        threading.Thread(target=run, daemon=True).start()
+        return future
 
     def inside(self, method: str, url: str, **options: Any) -> Any:
         """The request made from inside a handler, on the loop already running: the response

@@ -19,6 +19,8 @@ from joserfc.jwk import OctKey, RSAKey
 
 from httpx_remedy.testing.oauth_server import OAuthServer
 
+pytestmark = pytest.mark.integration  # a real server on 127.0.0.1 in every test
+
 
 @pytest.fixture
 def oauth_server() -> Iterator[OAuthServer]:

@@ -1124,6 +1124,7 @@ def test_a_token_fetch_raises_no_warning(clock: FakeClock) -> None:
                 assert client.get(API + "/items").status_code == 200
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_import_and_token_fetch_warn_nothing_in_a_fresh_process() -> None:
     code = textwrap.dedent(
         """
@@ -1168,6 +1169,7 @@ def test_import_and_token_fetch_warn_nothing_in_a_fresh_process() -> None:
     assert "Warning" not in result.stderr, result.stderr
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_importing_leaves_the_warning_filters_alone() -> None:
     """authlib adds ``simplefilter("always", AuthlibDeprecationWarning)`` to the process-wide
     filters when it is first imported, which overrides a user's ``-W error`` or ``ignore`` for
