@@ -229,8 +229,16 @@ def test_plain_http_token_url_is_refused(url: str) -> None:
     ],
 )
 def test_plain_http_to_loopback_is_allowed(url: str) -> None:
-    ClientCredentials(url, "app", SECRET)
-    remedy.RemedyTransport(credentials=cc(), origins=[url.rsplit("/", 1)[0]])
+    assert ClientCredentials(url, "app", SECRET).token_url == url
+    origin = url.rsplit("/", 1)[0]
+    transport = remedy.RemedyTransport(
+        httpx.MockTransport(lambda request: httpx.Response(200)),
+        credentials=DictSource(FakeAS()),
+        origins=[origin],
+    )
+    with httpx.Client(transport=transport) as client:
+        sent = client.get(origin + "/items").request
+    assert sent.headers["Authorization"] == "Bearer source-1"  # the token goes there
 
 
 def test_plain_http_origins_are_refused() -> None:
@@ -1122,6 +1130,7 @@ def test_a_token_fetch_raises_no_warning(clock: FakeClock) -> None:
             with sync_client(fake, clock, credentials=credentials) as client:
                 fake.revoke_all()
                 assert client.get(API + "/items").status_code == 200
+    assert len(fake.token_requests) == 3  # each fetched a token: the path under test ran
 
 
 @pytest.mark.integration  # a fresh interpreter

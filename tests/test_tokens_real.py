@@ -155,6 +155,9 @@ def test_client_secret_basic_with_special_characters(oauth_server: OAuthServer) 
     creds = cc(oauth_server, client_id="odd", client_secret=secret)
     with client_of(SYNC, creds) as client:
         assert client.get(oauth_server.url + "/api/items").status_code == 200
+    assert [(c.client_id, c.client_auth, c.status) for c in oauth_server.token_log] == [
+        ("odd", "client_secret_basic", 200)
+    ]
 
 
 # -- refresh tokens -------------------------------------------------------------------------
