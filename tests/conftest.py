@@ -4,6 +4,7 @@ in ``tests/helpers.py``, where tests import it from."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -49,7 +50,13 @@ def event_loops() -> Iterator[EventLoops]:
 
 
 @pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest, event_loops: EventLoops) -> Mode:
+def mode(request: pytest.FixtureRequest, event_loops: EventLoops) -> Iterator[Mode]:
     """Run the test three times: with the sync transport, and with the async one under asyncio
     and under trio (see :class:`helpers.Mode`)."""
-    return Mode(str(request.param), event_loops)
+    mode = Mode(str(request.param), event_loops)
+    yield mode
+    if mode.is_async and mode.networked:
+        # The event loops live for the session: what a test over real connections left behind
+        # (httpcore's abandoned async generators, which trio reports when they are collected)
+        # is collected now, under this test's warning filters, not during some later test.
+        gc.collect()
