@@ -404,8 +404,6 @@ class Mode:
         self.name = name
         self.is_async = name != "sync"
         self._loops = loops
-        #: Whether the test used real connections (see the ``mode`` fixture's teardown).
-        self.networked = False
 
     def __repr__(self) -> str:
         return f"Mode({self.name!r})"
@@ -478,7 +476,6 @@ class Mode:
             inner, (httpx.BaseTransport, httpx.AsyncBaseTransport)
         ):
             inner = httpx.MockTransport(inner)
-        self.networked = self.networked or inner is None
         return self.remedy_transport(inner, **options)
 
     @property
@@ -509,7 +506,6 @@ class Mode:
         verifies certificates with one shared context (:func:`tls`) unless ``verify=`` says
         otherwise."""
         options.setdefault("verify", tls())
-        self.networked = True
         kind = httpx.AsyncHTTPTransport if self.is_async else httpx.HTTPTransport
         return kind(**options)
 
@@ -521,7 +517,6 @@ class Mode:
     def wrap(self, transport: Any = None, **client_options: Any) -> Client:
         """An ``httpx.Client`` or ``httpx.AsyncClient`` over ``transport``, as a :class:`Client`."""
         kind = httpx.AsyncClient if self.is_async else httpx.Client
-        self.networked = self.networked or transport is None
         return Client(self, kind(transport=transport, **client_options))
 
     def httpx_client(self, **options: Any) -> Client:
