@@ -1,6 +1,6 @@
 """The fixtures: the anyio backends, the fake clock, a budget of one's own, and ``mode`` (one
 test for the sync transport and the async one under asyncio and trio). What they hand out is
-in ``tests/helpers.py``, where tests import it from."""
+in ``tests/helpers``, where tests import it from."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from httpx_remedy import RetryBudget
 
-# Re-exported for test files written against conftest before tests/helpers.py existed.
+# Re-exported for test files written against conftest before tests/helpers existed.
 from .helpers import (  # noqa: F401
     MODES,
     EventLoops,
