@@ -1,11 +1,14 @@
-"""The fixtures: the anyio backends, the fake clock, a budget of one's own, and ``mode`` (one
-test for the sync transport and the async one under asyncio and trio). What they hand out is
-in ``tests/helpers``, where tests import it from."""
+"""The fixtures: the anyio backends, the fake clock, a budget of one's own, ``mode`` (one test
+for the sync transport and the async one under asyncio and trio), ``collect_garbage``, and a
+Redis of the module's own (``redis_server``, ``raw``, ``prefix``). What they hand out is in
+``tests/helpers``, where tests import it from."""
 
 from __future__ import annotations
 
 import gc
+import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +25,11 @@ from .helpers import (  # noqa: F401
     on_clock,
     sync_client,
 )
+
+if TYPE_CHECKING:
+    import redis
+
+    from .fleet_worker import RedisServer
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -64,3 +72,29 @@ def collect_garbage() -> Iterator[None]:
     so without this they would be collected, and reported, during some later test."""
     yield
     gc.collect()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A ``redis-server`` of the module's own on a free port of 127.0.0.1 (so that the commands
+    Redis counts are the module's alone); the test is skipped without one, unless
+    ``HTTPX_REMEDY_REQUIRE_REDIS=1``. A test that uses it belongs in the integration group."""
+    from .fleet_worker import redis_for_tests
+
+    yield from redis_for_tests()
+
+
+@pytest.fixture
+def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A plain redis-py client, to look at what a RedisStore wrote."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of the test's own: tests share one Redis and must not see each other."""
+    return f"test-{uuid.uuid4().hex[:12]}:"

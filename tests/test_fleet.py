@@ -20,7 +20,6 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,22 +41,12 @@ from httpx_remedy import (
 )
 from httpx_remedy.testing.oauth_server import ApiCall, OAuthServer, TokenCall
 
-from .fleet_worker import Fleet, RedisServer, free_port, redis_for_tests, worker_config
+from .fleet_worker import Fleet, RedisServer, free_port, worker_config
 from .helpers import SYNC, Client, FakeClock, Mode, on_clock
 
 pytestmark = pytest.mark.integration  # real processes, Redis, a real OAuth server
 
 LIMITS = httpx.Limits(max_connections=200)
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from redis_for_tests()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"fleet-{uuid.uuid4().hex[:12]}:"
 
 
 @dataclasses.dataclass
@@ -92,13 +81,6 @@ def timeline(server: OAuthServer) -> Timeline:
 def granted(server: OAuthServer) -> list[TokenCall]:
     """The token requests that got a token."""
     return [c for c in server.token_log if c.status == 200]
-
-
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
 
 
 def close_store(store: remedy.Store | None) -> None:

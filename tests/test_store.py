@@ -17,7 +17,6 @@ import logging
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,22 +29,11 @@ import httpx_remedy as remedy
 from httpx_remedy import ClientCredentials, MemoryStore, RedisStore, RefreshToken, Store, Token
 from httpx_remedy._token import token_from_record, token_record
 
-from .fleet_worker import RedisServer, free_port, redis_for_tests
+from .fleet_worker import RedisServer, free_port
 from .helpers import FakeClock
 
 ORIGIN = "https://api.example.com"
 WALL = 1_764_000_000.0
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from redis_for_tests()
-
-
-@pytest.fixture
-def prefix() -> str:
-    """A key prefix of the test's own: tests share one Redis and must not see each other."""
-    return f"test-{uuid.uuid4().hex[:12]}:"
 
 
 def close_store(store: Store) -> None:
@@ -111,14 +99,6 @@ def make_store(request: pytest.FixtureRequest, prefix: str) -> Iterator[Stores]:
     yield stores
     for store in stores.made:
         close_store(store)
-
-
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    """A plain redis-py client, to look at what a RedisStore wrote."""
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
 
 
 def eventually(check: Callable[[], bool], within: float, step: float = 0.005) -> float:

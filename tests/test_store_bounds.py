@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,28 +22,11 @@ import httpx_remedy as remedy
 from httpx_remedy import MemoryStore, RedisStore, Store
 from httpx_remedy._policy import RetryBudget
 
-from .fleet_worker import RedisServer, redis_for_tests
+from .fleet_worker import RedisServer
 from .helpers import SYNC, FakeClock, Mode
 
 ORIGIN = "https://api.example.com"
 YEAR = 31_536_000
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from redis_for_tests()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"test-{uuid.uuid4().hex[:12]}:"
-
-
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
 
 
 @pytest.fixture
