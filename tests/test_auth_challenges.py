@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 import httpx_remedy as remedy
-from tests.conftest import FakeClock, async_client, sync_client
-from tests.test_tokens import API, FakeAS, cc
+
+from .helpers import API, FakeAS, FakeClock, Mode, cc
 
 #: WWW-Authenticate field values (one item per field line), and the schemes a 401 with them
 #: asks for instead of a token (None: it asks for a token, so refresh and replay).
@@ -52,30 +52,14 @@ def check(fake: FakeAS, schemes: str | None, outcome: object) -> None:
 
 @pytest.mark.parametrize(("values", "schemes"), CASES)
 def test_a_401_is_refreshed_only_when_it_asks_for_a_token(
-    clock: FakeClock, values: list[str], schemes: str | None
+    mode: Mode, clock: FakeClock, values: list[str], schemes: str | None
 ) -> None:
     fake = FakeAS()
     fake.api_script.append(challenged(values))
     outcome: object
-    with sync_client(fake, clock, credentials=cc()) as client:
+    with mode.client(fake, clock, credentials=cc()) as client:
         try:
             outcome = client.get(API + "/items")
-        except remedy.Unauthorized as error:
-            outcome = error
-    check(fake, schemes, outcome)
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize(("values", "schemes"), CASES)
-async def test_a_401_is_refreshed_only_when_it_asks_for_a_token_async(
-    clock: FakeClock, values: list[str], schemes: str | None
-) -> None:
-    fake = FakeAS()
-    fake.api_script.append(challenged(values))
-    outcome: object
-    async with async_client(fake, clock, credentials=cc()) as client:
-        try:
-            outcome = await client.get(API + "/items")
         except remedy.Unauthorized as error:
             outcome = error
     check(fake, schemes, outcome)

@@ -19,7 +19,7 @@ from httpx_remedy import Retry, RetryBudget
 from httpx_remedy._policy import DEFAULT_BUDGET
 from httpx_remedy.testing import no_wait
 
-from .conftest import FakeClock, async_client, on_clock, sync_client
+from .helpers import FakeClock, Mode, async_client, on_clock, sync_client
 
 A = "https://a.example.test:443"
 B = "https://b.example.test:443"
@@ -266,10 +266,10 @@ def _budget_policy(budget: RetryBudget, **options: Any) -> Retry:
     return Retry(budget=budget, **options)
 
 
-def test_a_failing_origin_sees_a_trickle_of_retries(clock: FakeClock) -> None:
+def test_a_failing_origin_sees_a_trickle_of_retries(mode: Mode, clock: FakeClock) -> None:
     handler = _always(503)
     policy = _budget_policy(RetryBudget(ratio=0.1, minimum=5), max_attempts=4)
-    with sync_client(handler, clock, retry=policy) as client:
+    with mode.client(handler, clock, retry=policy) as client:
         for _ in range(200):
             with pytest.raises(remedy.ServiceUnavailable):
                 client.get("https://a.example.test/items")
@@ -288,10 +288,10 @@ def test_without_a_budget_every_request_retries_fully(clock: FakeClock) -> None:
     assert len(handler.sends) == 80
 
 
-def test_a_spent_budget_raises_at_once_and_says_so(clock: FakeClock) -> None:
+def test_a_spent_budget_raises_at_once_and_says_so(mode: Mode, clock: FakeClock) -> None:
     handler = _always(503)
     policy = _budget_policy(RetryBudget(ratio=0, minimum=2), max_attempts=5)
-    with sync_client(handler, clock, retry=policy) as client:
+    with mode.client(handler, clock, retry=policy) as client:
         with pytest.raises(remedy.ServiceUnavailable) as first:
             client.get("https://a.example.test/items")
         assert len(handler.sends) == 3  # two retries, then the budget is spent
@@ -309,10 +309,10 @@ def test_a_spent_budget_raises_at_once_and_says_so(clock: FakeClock) -> None:
     assert len(info.value.attempts) == 1
 
 
-def test_the_budget_is_per_origin(clock: FakeClock) -> None:
+def test_the_budget_is_per_origin(mode: Mode, clock: FakeClock) -> None:
     handler = _always(503)
     policy = _budget_policy(RetryBudget(ratio=0, minimum=2), max_attempts=3)
-    with sync_client(handler, clock, retry=policy) as client:
+    with mode.client(handler, clock, retry=policy) as client:
         with pytest.raises(remedy.ServiceUnavailable):
             client.get("https://a.example.test/")
         with pytest.raises(remedy.ServiceUnavailable):
@@ -454,47 +454,8 @@ def test_the_transport_records_first_attempts_on_its_clock(clock: FakeClock) -> 
 
 
 # --------------------------------------------------------------------------------------------
-# Async twins
+# Across the sync and async transports
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_async_a_failing_origin_sees_a_trickle_of_retries(clock: FakeClock) -> None:
-    handler = _always(503)
-    policy = _budget_policy(RetryBudget(ratio=0.1, minimum=5), max_attempts=4)
-    async with async_client(handler, clock, retry=policy) as client:
-        for _ in range(200):
-            with pytest.raises(remedy.ServiceUnavailable):
-                await client.get("https://a.example.test/items")
-    assert 200 < len(handler.sends) <= 200 * 1.15
-
-
-@pytest.mark.anyio
-async def test_async_a_spent_budget_raises_at_once_and_says_so(clock: FakeClock) -> None:
-    handler = _always(503)
-    policy = _budget_policy(RetryBudget(ratio=0, minimum=0), max_attempts=5)
-    async with async_client(handler, clock, retry=policy) as client:
-        with pytest.raises(remedy.ServiceUnavailable) as info:
-            await client.get("https://a.example.test/items")
-    assert len(handler.sends) == 1
-    assert clock.sleeps == []
-    note = info.value.attempts[-1].note or ""
-    assert "retry budget" in note
-    assert "spent" in note
-
-
-@pytest.mark.anyio
-async def test_async_the_budget_is_per_origin(clock: FakeClock) -> None:
-    handler = _always(503)
-    policy = _budget_policy(RetryBudget(ratio=0, minimum=2), max_attempts=3)
-    async with async_client(handler, clock, retry=policy) as client:
-        for _ in range(2):
-            with pytest.raises(remedy.ServiceUnavailable):
-                await client.get("https://a.example.test/")
-        handler.sends.clear()
-        with pytest.raises(remedy.ServiceUnavailable):
-            await client.get("https://b.example.test/")
-    assert len(handler.sends) == 3
 
 
 @pytest.mark.anyio

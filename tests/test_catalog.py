@@ -17,7 +17,7 @@ from httpx_remedy import _catalog_errors as exc
 from httpx_remedy._catalog import RETRYABLE_STATUSES
 from httpx_remedy.testing import error_response
 
-from .conftest import FakeClock, async_client, sync_client
+from .helpers import FakeClock, Mode, sync_client
 
 # The user's catalog and the standards summary, vendored so the suite runs from any clone;
 # test_vendored_copies_match_shared checks them against ../shared when it is there.
@@ -191,24 +191,13 @@ def test_parser_handles_rows_on_one_line_and_split_over_lines() -> None:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=row_id)
-def test_catalog_row_sync(row: Row, clock: FakeClock) -> None:
+def test_catalog_row(mode: Mode, row: Row, clock: FakeClock) -> None:
     entry = catalog[row.code]
     with (
-        sync_client(lambda request: catalog_response(row), clock, retry=None) as client,
+        mode.client(lambda request: catalog_response(row), clock, retry=None) as client,
         pytest.raises(entry.exception) as caught,
     ):
         client.get(URL)
-    check_error(caught.value, row)
-    assert clock.sleeps == []
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("row", ROWS, ids=row_id)
-async def test_catalog_row_async(row: Row, clock: FakeClock) -> None:
-    entry = catalog[row.code]
-    async with async_client(lambda request: catalog_response(row), clock, retry=None) as client:
-        with pytest.raises(entry.exception) as caught:
-            await client.get(URL)
     check_error(caught.value, row)
     assert clock.sleeps == []
 
@@ -356,10 +345,10 @@ REAL_WORLD = {
 
 
 @pytest.mark.parametrize("case", REAL_WORLD.values(), ids=REAL_WORLD.keys())
-def test_real_world_bodies_sync(case: tuple, clock: FakeClock) -> None:
+def test_real_world_bodies(mode: Mode, case: tuple, clock: FakeClock) -> None:
     response, cls, words, code = case
     with (
-        sync_client(lambda request: response, clock, retry=None) as client,
+        mode.client(lambda request: response, clock, retry=None) as client,
         pytest.raises(cls) as caught,
     ):
         client.get(URL)
@@ -369,19 +358,6 @@ def test_real_world_bodies_sync(case: tuple, clock: FakeClock) -> None:
     assert words in (error.error_description or error.server_message or "")
     assert words in str(error)
     assert error.entry.fix in str(error)
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("case", REAL_WORLD.values(), ids=REAL_WORLD.keys())
-async def test_real_world_bodies_async(case: tuple, clock: FakeClock) -> None:
-    response, cls, words, code = case
-    async with async_client(lambda request: response, clock, retry=None) as client:
-        with pytest.raises(cls) as caught:
-            await client.get(URL)
-    error = caught.value
-    assert error.entry is catalog[code]
-    assert words in (error.error_description or error.server_message or "")
-    assert words in str(error)
 
 
 def test_google_nested_error_keeps_its_status_code_name(clock: FakeClock) -> None:

@@ -162,6 +162,7 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.integration  # a process of its own
 def test_python_dash_m() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "httpx_remedy", "explain", "401"],
@@ -176,6 +177,7 @@ def test_python_dash_m() -> None:
     assert catalog[401].fix in result.stdout
 
 
+@pytest.mark.integration  # a process of its own
 def test_python_dash_m_unknown_code() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "httpx_remedy", "explain", "invalid_grnt"],
@@ -190,6 +192,7 @@ def test_python_dash_m_unknown_code() -> None:
 
 
 @pytest.mark.skipif(console_script() is None, reason="httpx-remedy script not installed here")
+@pytest.mark.integration  # a process of its own
 def test_console_script() -> None:
     script = console_script()
     assert script is not None
@@ -205,6 +208,7 @@ def test_console_script() -> None:
     assert {row["code"] for row in json.loads(result.stdout)} == {str(c) for c in ALL_CODES}
 
 
+@pytest.mark.integration  # a process of its own
 def test_a_closed_pipe_ends_quietly() -> None:
     """`httpx-remedy catalog --json | head -c 1`: no BrokenPipeError traceback."""
     import subprocess

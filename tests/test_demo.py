@@ -11,6 +11,8 @@ import pytest
 from httpx_remedy import _cli, _demo
 from httpx_remedy.testing import OAuthServer
 
+pytestmark = pytest.mark.integration  # the demo and the probe run against real servers
+
 HEADINGS = [
     "An access token expires mid-run",
     "20 concurrent requests meet a revoked token",

@@ -18,7 +18,7 @@ from httpx_remedy import catalog
 from httpx_remedy._exceptions import combine
 from httpx_remedy.testing import error_response
 
-from .conftest import FakeClock, async_client, sync_client
+from .helpers import SYNC, FakeClock, Mode
 
 URL = "https://api.example.com/v1/items"
 KIB = 1024
@@ -28,37 +28,22 @@ def fail_with(
     response: httpx.Response | Any,
     clock: FakeClock,
     *,
+    mode: Mode = SYNC,
     method: str = "GET",
     url: str = URL,
     headers: dict[str, str] | None = None,
     **options: Any,
 ) -> remedy.HTTPError:
-    """Send one request through the sync transport (retry off unless given); the error raised."""
+    """Send one request through the transport of ``mode`` (the sync one unless given; retry
+    off unless given); the error raised. The classification is the core's, the same for both
+    transports: a test takes the ``mode`` fixture when the transport's part is under test."""
     options.setdefault("retry", None)
     handler = response if callable(response) else (lambda request: response)
     with (
-        sync_client(handler, clock, **options) as client,
+        mode.client(handler, clock, **options) as client,
         pytest.raises(remedy.HTTPError) as caught,
     ):
         client.request(method, url, headers=headers)
-    return caught.value
-
-
-async def afail_with(
-    response: httpx.Response | Any,
-    clock: FakeClock,
-    *,
-    method: str = "GET",
-    url: str = URL,
-    headers: dict[str, str] | None = None,
-    **options: Any,
-) -> remedy.HTTPError:
-    """The async twin of :func:`fail_with`."""
-    options.setdefault("retry", None)
-    handler = response if callable(response) else (lambda request: response)
-    async with async_client(handler, clock, **options) as client:
-        with pytest.raises(remedy.HTTPError) as caught:
-            await client.request(method, url, headers=headers)
     return caught.value
 
 
@@ -155,8 +140,8 @@ def test_http_error_is_an_httpx_status_error() -> None:
     assert not issubclass(remedy.RemedyError, httpx.HTTPStatusError)
 
 
-def test_except_httpx_status_error_catches_it(clock: FakeClock) -> None:
-    with sync_client(lambda r: httpx.Response(404), clock, retry=None) as client:
+def test_except_httpx_status_error_catches_it(mode: Mode, clock: FakeClock) -> None:
+    with mode.client(lambda r: httpx.Response(404), clock, retry=None) as client:
         try:
             client.get(URL)
         except httpx.HTTPStatusError as error:
@@ -337,14 +322,13 @@ def test_error_uri_from_the_challenge(clock: FakeClock) -> None:
     assert error.error_description is None
 
 
-@pytest.mark.anyio
-async def test_attributes_async(clock: FakeClock) -> None:
+def test_attributes_of_a_rate_limit_error(mode: Mode, clock: FakeClock) -> None:
     response = httpx.Response(
         429,
         headers={"Retry-After": "7"},
         json={"error": {"code": 429, "message": "Slow down", "status": "RESOURCE_EXHAUSTED"}},
     )
-    error = await afail_with(response, clock)
+    error = fail_with(response, clock, mode=mode)
     assert isinstance(error, remedy.TooManyRequests)
     assert error.retry_after == 7.0
     assert error.response.json()["error"]["message"] == "Slow down"
@@ -696,10 +680,11 @@ SECRET_CASES = {
 
 
 @pytest.mark.parametrize("handler", SECRET_CASES.values(), ids=SECRET_CASES.keys())
-def test_no_secret_in_str_repr_or_attempts(handler: Any, clock: FakeClock) -> None:
+def test_no_secret_in_str_repr_or_attempts(mode: Mode, handler: Any, clock: FakeClock) -> None:
     error = fail_with(
         handler,
         clock,
+        mode=mode,
         url=SECRET_URL,
         headers=SECRET_HEADERS,
         retry=remedy.Retry(budget=remedy.RetryBudget()),
@@ -707,19 +692,6 @@ def test_no_secret_in_str_repr_or_attempts(handler: Any, clock: FakeClock) -> No
     assert_no_secrets(error)
     if error.status_code == 503:
         assert len(error.attempts) == 3
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("handler", SECRET_CASES.values(), ids=SECRET_CASES.keys())
-async def test_no_secret_in_str_repr_or_attempts_async(handler: Any, clock: FakeClock) -> None:
-    error = await afail_with(
-        handler,
-        clock,
-        url=SECRET_URL,
-        headers=SECRET_HEADERS,
-        retry=remedy.Retry(budget=remedy.RetryBudget()),
-    )
-    assert_no_secrets(error)
 
 
 def test_no_secret_through_raise_for_status() -> None:
@@ -767,9 +739,11 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("case", MALFORMED.values(), ids=MALFORMED.keys())
-def test_malformed_responses_still_map_to_the_status(case: tuple, clock: FakeClock) -> None:
+def test_malformed_responses_still_map_to_the_status(
+    mode: Mode, case: tuple, clock: FakeClock
+) -> None:
     status, headers, body = case
-    error = fail_with(httpx.Response(status, headers=headers, content=body), clock)
+    error = fail_with(httpx.Response(status, headers=headers, content=body), clock, mode=mode)
     status_class = STATUS_CLASSES[status]
     assert isinstance(error, status_class)
     assert error.status_code == status
@@ -790,42 +764,16 @@ def test_html_sent_as_json_still_gives_its_title(clock: FakeClock) -> None:
     assert error.server_message == "Oops"
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("case", MALFORMED.values(), ids=MALFORMED.keys())
-async def test_malformed_responses_still_map_to_the_status_async(
-    case: tuple, clock: FakeClock
-) -> None:
-    status, headers, body = case
-    error = await afail_with(httpx.Response(status, headers=headers, content=body), clock)
-    assert isinstance(error, STATUS_CLASSES[status])
-
-
 @pytest.mark.parametrize("max_error_body", [None, 1024, 0])
 def test_huge_body_is_read_only_up_to_the_limit(
-    max_error_body: int | None, clock: FakeClock
+    mode: Mode, max_error_body: int | None, clock: FakeClock
 ) -> None:
     stream = CountingStream()  # 10 MiB
     options = {} if max_error_body is None else {"max_error_body": max_error_body}
     limit = 64 * KIB if max_error_body is None else max_error_body
     response = httpx.Response(500, headers={"Content-Type": "application/json"}, stream=stream)
-    error = fail_with(response, clock, **options)
+    error = fail_with(response, clock, mode=mode, **options)
     assert isinstance(error, remedy.InternalServerError)
-    assert len(error.response.content) <= limit
-    assert stream.pulled < 10 * 1024 * KIB // 4
-    assert stream.closed
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("max_error_body", [None, 1024])
-async def test_huge_body_is_read_only_up_to_the_limit_async(
-    max_error_body: int | None, clock: FakeClock
-) -> None:
-    stream = CountingStream()
-    options = {} if max_error_body is None else {"max_error_body": max_error_body}
-    limit = 64 * KIB if max_error_body is None else max_error_body
-    response = httpx.Response(400, stream=stream)
-    error = await afail_with(response, clock, **options)
-    assert isinstance(error, remedy.BadRequest)
     assert len(error.response.content) <= limit
     assert stream.pulled < 10 * 1024 * KIB // 4
     assert stream.closed
@@ -871,21 +819,14 @@ MISLABELLED = {"Content-Encoding": "gzip", "Content-Type": "text/html"}
 NOT_GZIP = b"<html><title>502 Bad Gateway</title></html>"
 
 
-def test_body_that_does_not_decode_still_gives_the_typed_error(clock: FakeClock) -> None:
+def test_body_that_does_not_decode_still_gives_the_typed_error(
+    mode: Mode, clock: FakeClock
+) -> None:
     response = httpx.Response(502, headers=MISLABELLED, stream=CountingStream(NOT_GZIP, chunks=1))
-    error = fail_with(response, clock)
+    error = fail_with(response, clock, mode=mode)
     assert isinstance(error, remedy.BadGateway)
     assert error.status_code == 502
     assert_one_line(str(error))
-
-
-@pytest.mark.anyio
-async def test_body_that_does_not_decode_still_gives_the_typed_error_async(
-    clock: FakeClock,
-) -> None:
-    response = httpx.Response(500, headers=MISLABELLED, stream=CountingStream(NOT_GZIP, chunks=1))
-    error = await afail_with(response, clock)
-    assert isinstance(error, remedy.InternalServerError)
 
 
 def test_body_that_does_not_decode_through_raise_for_status() -> None:

@@ -19,15 +19,12 @@ import logging
 import signal
 import socket
 import subprocess
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 import redis
@@ -44,20 +41,12 @@ from httpx_remedy import (
 )
 from httpx_remedy.testing.oauth_server import ApiCall, OAuthServer, TokenCall
 
-from .conftest import FakeClock, on_clock
-from .fleet_worker import Fleet, RedisServer, free_port, redis_for_tests, worker_config
+from .fleet_worker import Fleet, RedisServer, free_port, worker_config
+from .helpers import SYNC, Client, FakeClock, Mode, on_clock
+
+pytestmark = pytest.mark.integration  # real processes, Redis, a real OAuth server
 
 LIMITS = httpx.Limits(max_connections=200)
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from redis_for_tests()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"fleet-{uuid.uuid4().hex[:12]}:"
 
 
 @dataclasses.dataclass
@@ -94,13 +83,6 @@ def granted(server: OAuthServer) -> list[TokenCall]:
     return [c for c in server.token_log if c.status == 200]
 
 
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
-
-
 def close_store(store: remedy.Store | None) -> None:
     if isinstance(store, RedisStore):
         store.close()
@@ -117,11 +99,10 @@ class Proc:
 
     store: remedy.Store | None
     creds: ClientCredentials | RefreshToken
-    client: Any
+    client: Client
 
     def get(self, server: OAuthServer) -> httpx.Response:
-        response: httpx.Response = self.client.get(server.url + "/api/items")
-        return response
+        return self.client.get(server.url + "/api/items")
 
 
 @pytest.fixture
@@ -136,7 +117,7 @@ def procs(
     def make(
         *,
         redis_url: str | None = "fleet",
-        is_async: bool = False,
+        mode: Mode = SYNC,
         creds: Any = None,
         lock_ttl: float = 10.0,
         retry_in: float = 5.0,
@@ -159,40 +140,22 @@ def procs(
                 budget=RetryBudget(), max_retry_after=max_retry_after, deadline=deadline
             ),
         }
-        client: Any
-        if is_async:
-            client = httpx.AsyncClient(
-                transport=remedy.AsyncRemedyTransport(**options), limits=LIMITS, timeout=10
-            )
-        else:
-            client = httpx.Client(
-                transport=remedy.RemedyTransport(**options), limits=LIMITS, timeout=10
-            )
-        proc = Proc(store, creds, client)
+        transport = mode.transport(mode.network(limits=LIMITS), **options)
+        proc = Proc(store, creds, mode.wrap(transport, timeout=10))
         made.append(proc)
         return proc
 
     yield make
     for proc in made:
-        if isinstance(proc.client, httpx.Client):
-            proc.client.close()
+        proc.client.close()
     for store in stores:
         close_store(store)
 
 
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls from as many threads, all released together; their results or errors."""
-    gate = threading.Barrier(len(calls))
-
-    def one(call: Callable[[], Any]) -> Any:
-        gate.wait()
-        try:
-            return call()
-        except Exception as error:
-            return error
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(one, calls))
+def at_once(calls: list[Callable[[], Any]], mode: Mode = SYNC) -> list[Any]:
+    """Run the calls at the same moment (threads, or tasks: see ``Mode.at_once``); their
+    results or errors."""
+    return [outcome for outcome, _ in mode.at_once(calls)]
 
 
 def statuses(results: list[Any]) -> list[Any]:
@@ -348,14 +311,17 @@ def test_a_killed_lock_holder_blocks_the_others_no_longer_than_the_lock_expiry(
 
 
 def test_simulated_processes_share_one_fetch_and_one_refresh(
-    server: OAuthServer, procs: Callable[..., Proc]
+    mode: Mode, server: OAuthServer, procs: Callable[..., Proc]
 ) -> None:
-    fleet = [procs() for _ in range(4)]
-    calls = [lambda p=p: p.get(server) for p in fleet for _ in range(10)]
-    assert statuses(at_once(calls)) == [200] * 40
+    fleet = [procs(mode=mode) for _ in range(4)]
+
+    def calls() -> list[Callable[[], Any]]:
+        return [p.client.later("GET", server.url + "/api/items") for p in fleet for _ in range(10)]
+
+    assert statuses(at_once(calls(), mode)) == [200] * 40
     assert server.token_requests == 1
     server.expire_all()
-    assert statuses(at_once(calls)) == [200] * 40
+    assert statuses(at_once(calls(), mode)) == [200] * 40
     assert [c.status for c in server.token_log] == [200, 200]
     tokens = {p.creds.manager.token.access_token for p in fleet}  # type: ignore[union-attr]
     assert len(tokens) == 1  # everyone uses the one refreshed token
@@ -547,30 +513,30 @@ def test_waiters_after_a_crashed_holder_still_make_one_request(
 
 
 def test_simulated_processes_wait_out_a_pause_or_raise(
-    server: OAuthServer, procs: Callable[..., Proc]
+    mode: Mode, server: OAuthServer, procs: Callable[..., Proc]
 ) -> None:
-    hit, patient = procs(), procs()
-    impatient, hurried = procs(max_retry_after=0.5), procs(deadline=0.5)
+    hit, patient = procs(mode=mode), procs(mode=mode)
+    impatient, hurried = procs(mode=mode, max_retry_after=0.5), procs(mode=mode, deadline=0.5)
+    items = server.url + "/api/items"
     for proc in (hit, patient, impatient, hurried):
         assert proc.get(server).status_code == 200
         proc.store.paused_for(server.url)  # type: ignore[union-attr]  # listening from now on
     assert server.token_requests == 1
     server.fail_next_api_requests(1, 429, retry_after=1)
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(hit.get, server)
-        for proc in (patient, impatient, hurried):
-            eventually(lambda p=proc: p.store.paused_for(server.url) > 0, within=0.5)
-        paused_at = time.time()
-        waiting = pool.submit(patient.get, server)
-        for proc, why in ((impatient, "max_retry_after"), (hurried, "deadline")):
-            start = time.monotonic()
-            with pytest.raises(OriginPaused, match=why) as raised:
-                proc.get(server)
-            assert time.monotonic() - start < 0.2
-            assert 0.5 < raised.value.retry_after <= 1.0
-            assert raised.value.origin == server.url
-        assert first.result().status_code == 200
-        assert waiting.result().status_code == 200
+    first = hit.client.start("GET", items)
+    for proc in (patient, impatient, hurried):
+        eventually(lambda p=proc: p.store.paused_for(server.url) > 0, within=0.5)
+    paused_at = time.time()
+    waiting = patient.client.start("GET", items)
+    for proc, why in ((impatient, "max_retry_after"), (hurried, "deadline")):
+        start = time.monotonic()
+        with pytest.raises(OriginPaused, match=why) as raised:
+            proc.get(server)
+        assert time.monotonic() - start < 0.2
+        assert 0.5 < raised.value.retry_after <= 1.0
+        assert raised.value.origin == server.url
+    assert first.result(timeout=5).status_code == 200
+    assert waiting.result(timeout=5).status_code == 200
     calls = timeline(server).api()
     (at_429,) = [t for t, c in calls if c.status == 429]
     after = [t - at_429 for t, c in calls if t > at_429]
@@ -633,79 +599,6 @@ def eventually(check: Callable[..., bool], within: float) -> None:
         if time.monotonic() > give_up:
             pytest.fail(f"not within {within}s")
         time.sleep(0.005)
-
-
-# -- async -------------------------------------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_async_single_flight_across_two_processes(
-    server: OAuthServer, procs: Callable[..., Proc]
-) -> None:
-    fleet = [procs(is_async=True) for _ in range(2)]
-    got: list[int] = []
-
-    async def one(proc: Proc) -> None:
-        got.append((await proc.client.get(server.url + "/api/items")).status_code)
-
-    try:
-        for wave in range(2):
-            async with anyio.create_task_group() as tg:
-                for proc in fleet:
-                    for _ in range(10):
-                        tg.start_soon(one, proc)
-            assert got == [200] * 20 * (wave + 1)
-            assert [c.status for c in server.token_log] == [200] * (wave + 1)
-            server.expire_all()
-    finally:
-        for proc in fleet:
-            await proc.client.aclose()
-
-
-@pytest.mark.anyio
-async def test_async_pause_across_processes(
-    server: OAuthServer, procs: Callable[..., Proc]
-) -> None:
-    hit, patient, impatient = (
-        procs(is_async=True),
-        procs(is_async=True),
-        procs(is_async=True, max_retry_after=0.5),
-    )
-    items = server.url + "/api/items"
-    try:
-        for proc in (hit, patient, impatient):
-            assert (await proc.client.get(items)).status_code == 200
-            proc.store.paused_for(server.url)  # type: ignore[union-attr]
-        assert server.token_requests == 1
-        server.fail_next_api_requests(1, 429, retry_after=1)
-        results: dict[str, Any] = {}
-
-        async def send(name: str, proc: Proc) -> None:
-            try:
-                results[name] = (await proc.client.get(items)).status_code
-            except OriginPaused as error:
-                results[name] = error
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(send, "hit", hit)
-            with anyio.fail_after(0.5):
-                for proc in (patient, impatient):
-                    while proc.store.paused_for(server.url) == 0:  # type: ignore[union-attr]
-                        await anyio.sleep(0.005)
-            start = time.monotonic()
-            await send("impatient", impatient)
-            assert time.monotonic() - start < 0.2
-            await send("patient", patient)
-            assert time.monotonic() - start > 0.8
-        assert results["hit"] == 200
-        assert results["patient"] == 200
-        assert isinstance(results["impatient"], OriginPaused)
-        calls = timeline(server).api()
-        (at_429,) = [t for t, c in calls if c.status == 429]
-        assert min(t - at_429 for t, c in calls if t > at_429) >= 0.95
-    finally:
-        for proc in (hit, patient, impatient):
-            await proc.client.aclose()
 
 
 # -- Redis down, hanging, back -------------------------------------------------------------------

@@ -19,8 +19,9 @@ import pytest
 import httpx_remedy as remedy
 from httpx_remedy import _hooks
 from httpx_remedy._policy import RetryBudget
-from tests.conftest import FakeClock, sync_client
-from tests.rawserver import RawServer, Received, head
+
+from .helpers import API, SECRET, FakeAS, FakeClock, Mode, cc, sync_client
+from .rawserver import RawServer, Received, head
 
 LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 TIMEOUT = httpx.Timeout(5.0, pool=0.5)
@@ -55,32 +56,7 @@ def hook_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def test_a_raising_hook_neither_breaks_the_request_nor_holds_the_connection(
-    server: RawServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="httpx_remedy")
-    inside: list[int] = []
-
-    def hook(attempt: remedy.Attempt) -> None:
-        # The pool has one connection: this request gets it only if the retried response was
-        # closed before the hook was called.
-        inside.append(client.get(server.url + "/inside").status_code)
-        raise RuntimeError("the hook broke")
-
-    transport = remedy.RemedyTransport(httpx.HTTPTransport(limits=LIMITS), retry=retry_with(hook))
-    with httpx.Client(transport=transport, timeout=TIMEOUT) as client:
-        assert client.get(server.url + "/items").text == "ok"
-        assert client.get(server.url + "/items").text == "ok"
-    assert inside == [200]
-    (record,) = hook_warnings(caplog)
-    assert "on_retry" in record.getMessage()
-    assert "RuntimeError" in record.getMessage()
-    assert record.exc_info is not None
-    assert str(record.exc_info[1]) == "the hook broke"
-
-
-@pytest.mark.anyio
-async def test_a_raising_hook_neither_breaks_the_request_nor_holds_the_connection_async(
-    server: RawServer, caplog: pytest.LogCaptureFixture
+    mode: Mode, server: RawServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="httpx_remedy")
     calls: list[remedy.Attempt] = []
@@ -89,16 +65,31 @@ async def test_a_raising_hook_neither_breaks_the_request_nor_holds_the_connectio
         calls.append(attempt)
         raise RuntimeError("the hook broke")
 
-    transport = remedy.AsyncRemedyTransport(
-        httpx.AsyncHTTPTransport(limits=LIMITS), retry=retry_with(hook)
-    )
-    async with httpx.AsyncClient(transport=transport, timeout=TIMEOUT) as client:
-        assert (await client.get(server.url + "/items")).text == "ok"
+    transport = mode.transport(mode.network(limits=LIMITS), retry=retry_with(hook))
+    with mode.wrap(transport, timeout=TIMEOUT) as client:
+        assert client.get(server.url + "/items").text == "ok"
         # A leaked response would hold the only connection: this one would time out.
-        assert (await client.get(server.url + "/items")).text == "ok"
+        assert client.get(server.url + "/items").text == "ok"
     assert [a.status for a in calls] == [503]
     (record,) = hook_warnings(caplog)
+    assert "on_retry" in record.getMessage()
+    assert "RuntimeError" in record.getMessage()
     assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "the hook broke"
+
+
+def test_a_hook_may_use_the_client_itself(server: RawServer) -> None:
+    """The sync transport: a hook that sends a request through the same client gets the pool's
+    only connection, because the retried response was closed before the hook was called."""
+    inside: list[int] = []
+
+    def hook(attempt: remedy.Attempt) -> None:
+        inside.append(client.get(server.url + "/inside").status_code)
+
+    transport = remedy.RemedyTransport(httpx.HTTPTransport(limits=LIMITS), retry=retry_with(hook))
+    with httpx.Client(transport=transport, timeout=TIMEOUT) as client:
+        assert client.get(server.url + "/items").text == "ok"
+    assert inside == [200]
 
 
 class FailingStore(remedy.MemoryStore):
@@ -106,26 +97,16 @@ class FailingStore(remedy.MemoryStore):
         raise RuntimeError("the store broke")
 
 
-def test_a_store_that_raises_does_not_hold_the_connection(server: RawServer) -> None:
+def test_a_store_that_raises_does_not_hold_the_connection(mode: Mode, server: RawServer) -> None:
     """A store is user code too: the 503's response is closed before its error goes up."""
-    transport = remedy.RemedyTransport(
-        httpx.HTTPTransport(limits=LIMITS), retry=retry_with(None), store=FailingStore()
+    transport = mode.transport(
+        mode.network(limits=LIMITS), retry=retry_with(None), store=FailingStore()
     )
-    with httpx.Client(transport=transport, timeout=TIMEOUT) as client:
+    with mode.wrap(transport, timeout=TIMEOUT) as client:
         with pytest.raises(RuntimeError, match="the store broke"):
             client.get(server.url + "/items")
+        # A leaked response would hold the only connection: this one would time out.
         assert client.get(server.url + "/items").text == "ok"
-
-
-@pytest.mark.anyio
-async def test_a_store_that_raises_does_not_hold_the_connection_async(server: RawServer) -> None:
-    transport = remedy.AsyncRemedyTransport(
-        httpx.AsyncHTTPTransport(limits=LIMITS), retry=retry_with(None), store=FailingStore()
-    )
-    async with httpx.AsyncClient(transport=transport, timeout=TIMEOUT) as client:
-        with pytest.raises(RuntimeError, match="the store broke"):
-            await client.get(server.url + "/items")
-        assert (await client.get(server.url + "/items")).text == "ok"
 
 
 # -- the log: what it says, and how often --------------------------------------------------
@@ -175,8 +156,6 @@ def test_the_hook_warning_holds_no_secret(
 ) -> None:
     """The warning names the hook by name (not by a repr that could show its object's state)
     and carries the hook's own traceback; no token, secret or Authorization header."""
-    from tests.test_tokens import API, SECRET, FakeAS, cc
-
     caplog.set_level(logging.DEBUG, logger="httpx_remedy")
     fake = FakeAS()
     fake.api_script.append(httpx.Response(503, headers={"Retry-After": "0"}))

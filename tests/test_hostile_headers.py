@@ -15,6 +15,7 @@ import httpx_remedy as remedy
 from httpx_remedy import _cli
 from httpx_remedy.testing import no_wait
 
+from .helpers import Mode
 from .rawserver import RawServer, Script, head
 
 JSON_BODY = b'{"error": "invalid_request", "error_description": "bad"}'
@@ -64,26 +65,19 @@ def check(error: remedy.HTTPError, sent: Sequence[tuple[bytes, bytes]]) -> None:
 
 
 @pytest.mark.parametrize("pair", ODD_HEADERS.values(), ids=ODD_HEADERS.keys())
-@pytest.mark.parametrize(("status", "kind"), [(401, remedy.Unauthorized), (400, remedy.BadRequest)])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(401, remedy.Unauthorized), (400, remedy.BadRequest), (403, remedy.Forbidden)],
+)
 def test_odd_header_bytes_give_the_typed_error(
-    pair: tuple[bytes, bytes], status: int, kind: type[remedy.HTTPError]
+    mode: Mode, pair: tuple[bytes, bytes], status: int, kind: type[remedy.HTTPError]
 ) -> None:
     with (
         RawServer(respond(status, [pair])) as server,
-        httpx.Client(transport=remedy.RemedyTransport(retry=None)) as client,
+        mode.client(mode.network(), retry=None) as client,
         pytest.raises(kind) as caught,
     ):
         client.get(server.url + "/items")
-    check(caught.value, [pair])
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("pair", ODD_HEADERS.values(), ids=ODD_HEADERS.keys())
-async def test_odd_header_bytes_give_the_typed_error_async(pair: tuple[bytes, bytes]) -> None:
-    with RawServer(respond(403, [pair])) as server:
-        async with httpx.AsyncClient(transport=remedy.AsyncRemedyTransport(retry=None)) as client:
-            with pytest.raises(remedy.Forbidden) as caught:
-                await client.get(server.url + "/items")
     check(caught.value, [pair])
 
 
@@ -91,29 +85,24 @@ ALL_AT_ONCE = list(ODD_HEADERS.values())
 ODD_REASON = b"Trop de requ\xeates \xff"
 
 
-def test_odd_bytes_everywhere_while_retrying() -> None:
-    retry = remedy.Retry(max_attempts=3, budget=remedy.RetryBudget())
+@pytest.mark.parametrize(
+    ("status", "kind", "attempts"),
+    [(429, remedy.TooManyRequests, 3), (503, remedy.ServiceUnavailable, 2)],
+)
+def test_odd_bytes_everywhere_while_retrying(
+    mode: Mode, status: int, kind: type[remedy.HTTPError], attempts: int
+) -> None:
+    retry = remedy.Retry(max_attempts=attempts, budget=remedy.RetryBudget())
     with (
-        RawServer(respond(429, ALL_AT_ONCE, reason=ODD_REASON)) as server,
-        httpx.Client(transport=remedy.RemedyTransport(retry=retry)) as client,
+        RawServer(respond(status, ALL_AT_ONCE, reason=ODD_REASON)) as server,
+        mode.client(mode.network(), retry=retry) as client,
         no_wait(),
-        pytest.raises(remedy.TooManyRequests) as caught,
+        pytest.raises(kind) as caught,
     ):
         client.get(server.url + "/items")
     check(caught.value, ALL_AT_ONCE)
-    assert len(caught.value.attempts) == 3
+    assert len(caught.value.attempts) == attempts
     assert caught.value.response.extensions["reason_phrase"] == ODD_REASON
-
-
-@pytest.mark.anyio
-async def test_odd_bytes_everywhere_while_retrying_async() -> None:
-    retry = remedy.Retry(max_attempts=2, budget=remedy.RetryBudget())
-    with RawServer(respond(503, ALL_AT_ONCE, reason=ODD_REASON)) as server, no_wait():
-        async with httpx.AsyncClient(transport=remedy.AsyncRemedyTransport(retry=retry)) as client:
-            with pytest.raises(remedy.ServiceUnavailable) as caught:
-                await client.get(server.url + "/items")
-    check(caught.value, ALL_AT_ONCE)
-    assert len(caught.value.attempts) == 2
 
 
 @pytest.mark.parametrize("reason", [b"Non autoris\xe9", b"\xff\xfe\xfd", b""])
@@ -128,48 +117,30 @@ def test_odd_reason_phrase(reason: bytes) -> None:
     assert str(caught.value).startswith("401 ")
 
 
-def test_odd_bytes_through_raise_for_status() -> None:
-    hooks = {"response": [remedy.raise_for_status]}
+def test_odd_bytes_through_raise_for_status(mode: Mode) -> None:
+    hooks = {"response": [mode.raise_for_status]}
     with (
         RawServer(respond(409, ALL_AT_ONCE, reason=ODD_REASON)) as server,
-        httpx.Client(event_hooks=hooks) as client,
+        mode.wrap(mode.network(), event_hooks=hooks) as client,
         pytest.raises(remedy.Conflict) as caught,
     ):
         client.get(server.url)
     check(caught.value, ALL_AT_ONCE)
 
 
-@pytest.mark.anyio
-async def test_odd_bytes_through_araise_for_status() -> None:
-    hooks = {"response": [remedy.araise_for_status]}
-    with RawServer(respond(409, ALL_AT_ONCE, reason=ODD_REASON)) as server:
-        async with httpx.AsyncClient(event_hooks=hooks) as client:
-            with pytest.raises(remedy.Conflict) as caught:
-                await client.get(server.url)
-    check(caught.value, ALL_AT_ONCE)
-
-
-def test_a_2xx_passes_through_with_its_bytes() -> None:
+@pytest.mark.parametrize(("status", "body"), [(200, b"ok"), (204, b"")])
+def test_a_2xx_passes_through_with_its_bytes(mode: Mode, status: int, body: bytes) -> None:
     sent = [(b"X-Name", b"caf\xe9"), (b"Content-Disposition", b'inline; filename="\xff.txt"')]
     with (
-        RawServer(respond(200, sent, reason=b"D'accord \xe9", body=b"ok")) as server,
-        httpx.Client(transport=remedy.RemedyTransport()) as client,
+        RawServer(respond(status, sent, reason=b"D'accord \xe9", body=body)) as server,
+        mode.wrap(mode.transport(mode.network())) as client,
     ):
         response = client.get(server.url)
-    assert response.status_code == 200
+    assert response.status_code == status
     for pair in sent:
         assert pair in response.headers.raw
     assert response.extensions["reason_phrase"] == b"D'accord \xe9"
-    assert response.content == b"ok"
-
-
-@pytest.mark.anyio
-async def test_a_2xx_passes_through_with_its_bytes_async() -> None:
-    sent = [(b"X-Name", b"caf\xe9")]
-    with RawServer(respond(204, sent, body=b"")) as server:
-        async with httpx.AsyncClient(transport=remedy.AsyncRemedyTransport()) as client:
-            response = await client.get(server.url)
-    assert (b"X-Name", b"caf\xe9") in response.headers.raw
+    assert response.content == body
 
 
 # Control bytes cannot come through h11 (it refuses them), but a custom transport can hand
@@ -190,22 +161,15 @@ def control_response(request: httpx.Request) -> httpx.Response:
     )
 
 
-def test_control_bytes_from_a_custom_transport() -> None:
-    transport = remedy.RemedyTransport(httpx.MockTransport(control_response), retry=None)
-    with httpx.Client(transport=transport) as client, pytest.raises(remedy.HTTPError) as caught:
+def test_control_bytes_from_a_custom_transport(mode: Mode) -> None:
+    with (
+        mode.client(control_response, retry=None) as client,
+        pytest.raises(remedy.HTTPError) as caught,
+    ):
         client.get("https://api.example.com/items")
     check(caught.value, CONTROL)
     assert "\x00" not in str(caught.value)
     assert "\x1b" not in str(caught.value)
-
-
-@pytest.mark.anyio
-async def test_control_bytes_from_a_custom_transport_async() -> None:
-    transport = remedy.AsyncRemedyTransport(httpx.MockTransport(control_response), retry=None)
-    async with httpx.AsyncClient(transport=transport) as client:
-        with pytest.raises(remedy.HTTPError) as caught:
-            await client.get("https://api.example.com/items")
-    check(caught.value, CONTROL)
 
 
 # -- the probe command prints what the server said, whatever the terminal can show --

@@ -19,6 +19,8 @@ from joserfc.jwk import OctKey, RSAKey
 
 from httpx_remedy.testing.oauth_server import OAuthServer
 
+pytestmark = pytest.mark.integration  # a real server on 127.0.0.1 in every test
+
 
 @pytest.fixture
 def oauth_server() -> Iterator[OAuthServer]:
@@ -368,6 +370,9 @@ def test_basic_credentials_are_form_decoded(oauth_server: OAuthServer) -> None:
         headers={"Authorization": f"Basic {encoded}"},
     )
     assert response.status_code == 200
+    assert response.json()["access_token"]
+    ((client_id, status),) = [(c.client_id, c.status) for c in oauth_server.token_log]
+    assert (client_id, status) == ("odd", 200)
 
 
 def test_flask_is_imported_only_when_a_server_starts() -> None:

@@ -16,7 +16,8 @@ import pytest
 
 import httpx_remedy as remedy
 from httpx_remedy._policy import RetryBudget
-from tests.test_tokens import API, FakeAS, cc
+
+from .helpers import API, FakeAS, Mode, cc
 
 OTHER = "https://other.example.com"
 FILES = "https://files.example.com"
@@ -37,17 +38,18 @@ def tokens(fake: FakeAS) -> list[tuple[str, str | None]]:
 # -- wrap(): mounts share one binding; base_url decides it -------------------------------------
 
 
-def test_wrap_mounts_share_the_credentials_binding() -> None:
+def test_wrap_mounts_share_the_credentials_binding(mode: Mode) -> None:
     """Each mount used to bind to its own first origin, so a second mounted host got the token."""
     fake = FakeAS()
-    client = httpx.Client(
+    client = mode.httpx_client(
         mounts={
             API: httpx.MockTransport(fake),
             FILES: httpx.MockTransport(fake),
             "https://auth.example.com": httpx.MockTransport(fake),
         }
     )
-    with remedy.wrap(client, credentials=cc(), retry=retry()):
+    remedy.wrap(client.httpx, credentials=cc(), retry=retry())
+    with client:
         assert client.get(API + "/items").json()["token"] == "access-1"
         assert client.get(FILES + "/f").json()["token"] is None
         assert client.get(API + "/items").json()["token"] == "access-1"
@@ -58,43 +60,33 @@ def test_wrap_mounts_share_the_credentials_binding() -> None:
     ]
 
 
-@pytest.mark.anyio
-async def test_wrap_mounts_share_the_credentials_binding_async() -> None:
+def test_wrap_mounts_are_bound_by_the_first_request_whichever_mount_it_takes(mode: Mode) -> None:
     fake = FakeAS()
-    client = httpx.AsyncClient(
+    client = mode.httpx_client(
         mounts={API: httpx.MockTransport(fake), FILES: httpx.MockTransport(fake)},
         transport=httpx.MockTransport(fake),
     )
-    async with remedy.wrap(client, credentials=cc(), retry=retry()):
-        assert (await client.get(FILES + "/f")).json()["token"] == "access-1"
+    remedy.wrap(client.httpx, credentials=cc(), retry=retry())
+    with client:
+        assert client.get(FILES + "/f").json()["token"] == "access-1"
         with pytest.raises(remedy.Unauthorized):
-            await client.get(API + "/items")
+            client.get(API + "/items")
     # The first request (to the files mount) bound the credentials: the API mount sends none.
     assert tokens(fake) == [("files.example.com", "access-1"), ("api.example.com", None)]
 
 
-def base_url_client(fake: FakeAS, *, is_async: bool = False) -> Any:
-    kind = httpx.AsyncClient if is_async else httpx.Client
-    return kind(base_url=API, transport=httpx.MockTransport(fake))
+def base_url_client(fake: FakeAS) -> httpx.Client:
+    return httpx.Client(base_url=API, transport=httpx.MockTransport(fake))
 
 
-def test_wrap_binds_to_the_base_url_not_the_first_request() -> None:
+def test_wrap_binds_to_the_base_url_not_the_first_request(mode: Mode) -> None:
     """A first request to another host used to take the token there, and the API then failed."""
     fake = FakeAS()
-    with remedy.wrap(base_url_client(fake), credentials=cc(), retry=retry()) as client:
+    client = mode.httpx_client(base_url=API, transport=httpx.MockTransport(fake))
+    remedy.wrap(client.httpx, credentials=cc(), retry=retry())
+    with client:
         assert client.get(OTHER + "/x").json()["token"] is None
         assert client.get("/items").json() == {"ok": True, "token": "access-1"}
-    assert tokens(fake) == [("other.example.com", None), ("api.example.com", "access-1")]
-
-
-@pytest.mark.anyio
-async def test_wrap_binds_to_the_base_url_not_the_first_request_async() -> None:
-    fake = FakeAS()
-    async with remedy.wrap(
-        base_url_client(fake, is_async=True), credentials=cc(), retry=retry()
-    ) as client:
-        assert (await client.get(OTHER + "/x")).json()["token"] is None
-        assert (await client.get("/items")).json() == {"ok": True, "token": "access-1"}
     assert tokens(fake) == [("other.example.com", None), ("api.example.com", "access-1")]
 
 
@@ -194,6 +186,7 @@ class InstantSource:
         return {"access_token": "t", "expires_in": 3600}
 
 
+@pytest.mark.integration  # a race hunted over 1,500 trials: seconds of threads switching
 def test_two_first_requests_at_once_bind_exactly_one_origin() -> None:
     """Two threads send the first requests, to two hosts, at the same moment, many times over,
     with the interpreter switching threads as often as it can: exactly one host ever gets the
@@ -250,28 +243,14 @@ def check_unsent_note(error: remedy.HTTPError) -> None:
     assert "access-1" not in str(error)
 
 
-def test_a_401_where_no_token_was_sent_names_the_bound_origin() -> None:
+def test_a_401_where_no_token_was_sent_names_the_bound_origin(mode: Mode) -> None:
     fake = FakeAS()
-    transport = remedy.RemedyTransport(httpx.MockTransport(fake), credentials=cc(), retry=retry())
-    with httpx.Client(transport=transport) as client:
+    with mode.client(fake, credentials=cc(), retry=retry()) as client:
         client.get(OTHER + "/x")  # binds the credentials to other.example.com
         with pytest.raises(remedy.Unauthorized) as raised:
             client.get(API + "/items")
     check_unsent_note(raised.value)
     assert len(fake.token_requests) == 1  # no refresh: no token of ours was rejected
-
-
-@pytest.mark.anyio
-async def test_a_401_where_no_token_was_sent_names_the_bound_origin_async() -> None:
-    fake = FakeAS()
-    transport = remedy.AsyncRemedyTransport(
-        httpx.MockTransport(fake), credentials=cc(), retry=retry()
-    )
-    async with httpx.AsyncClient(transport=transport) as client:
-        await client.get(OTHER + "/x")
-        with pytest.raises(remedy.Unauthorized) as raised:
-            await client.get(API + "/items")
-    check_unsent_note(raised.value)
 
 
 def test_a_401_to_a_request_with_its_own_authorization_has_no_such_note() -> None:

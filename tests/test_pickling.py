@@ -21,7 +21,7 @@ from httpx_remedy._exceptions import combine
 from httpx_remedy._token import require_secure
 from httpx_remedy.testing import no_wait
 
-from .conftest import FakeClock, async_client, sync_client
+from .helpers import FakeClock, Mode, sync_client
 
 TOKEN = "eyJhbGciOiJFUzI1NiJ9.cGlja2xlLXRva2Vu.SIGnaTURE-pickle"
 COOKIE_VALUE = "c00kie-SECRET-pickle"
@@ -217,16 +217,17 @@ def test_the_pickled_response_drops_cookies_and_scrubs_echoes() -> None:
     assert TOKEN in error.response.text
 
 
-@pytest.mark.anyio
-async def test_an_error_from_the_async_transport_round_trips(clock: FakeClock) -> None:
+def test_an_error_from_either_transport_round_trips(mode: Mode, clock: FakeClock) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}, request=request
         )
 
-    async with async_client(handler, clock, retry=None) as client:
-        with pytest.raises(remedy.InvalidToken) as caught:
-            await client.get(URL, headers=HEADERS)
+    with (
+        mode.client(handler, clock, retry=None) as client,
+        pytest.raises(remedy.InvalidToken) as caught,
+    ):
+        client.get(URL, headers=HEADERS)
     copy = assert_round_trip(caught.value)
     assert type(copy) is combine(remedy.InvalidToken, remedy.Unauthorized)
 
@@ -362,6 +363,7 @@ def fetch_missing(url: str) -> None:
         client.get(url, headers=HEADERS)
 
 
+@pytest.mark.integration  # starts a worker process
 def test_an_error_raised_in_a_process_pool_arrives_typed() -> None:
     context = multiprocessing.get_context("spawn")  # fork is unsafe in a threaded test runner
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:

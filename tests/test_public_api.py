@@ -223,6 +223,7 @@ remedy.wrap(httpx.Client(), retyr=None)  # line 9: a typo
 """
 
 
+@pytest.mark.integration  # runs mypy: seconds on a cold cache
 def test_the_public_signatures_type_check(tmp_path: Path) -> None:
     """Any iterable of statuses is a Retry's; a typo in wrap()'s keywords fails in mypy."""
     from mypy import api

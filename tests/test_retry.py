@@ -1,8 +1,10 @@
-"""Back off and retry: the policy object, the sync transport's decisions, and the pure rules.
+"""Back off and retry: the policy object, the transports' decisions, and the pure rules.
 
-Every test runs on the fake clock of ``conftest`` (waits are recorded in ``clock.sleeps``, never
-slept) and a fresh :class:`RetryBudget`, unless it checks the defaults themselves. The async
-twins of the transport tests live in ``test_retry_async.py``.
+Every transport test takes the ``mode`` fixture: it runs with the sync transport and with the
+async one under asyncio and trio. Every test runs on the fake clock (waits are recorded in
+``clock.sleeps``, never slept) and a fresh :class:`RetryBudget`, unless it checks the defaults
+themselves. The rules themselves, without a transport, are at the end (``retry_kind``,
+``decide``); the flow that applies them, command by command, is in ``test_flow.py``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import json
 import logging
 import math
 import re
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import tenacity
@@ -28,7 +32,7 @@ from httpx_remedy import Attempt, Remedy, Retry, RetryBudget
 from httpx_remedy._policy import DEFAULT_BUDGET, Decision, decide, retry_kind
 from httpx_remedy.testing import no_wait, use_clock
 
-from .conftest import FakeClock, on_clock, sync_client
+from .helpers import FakeClock, Mode, RecordingStream, Server
 
 URL = "https://api.example.test/items"
 ORIGIN = ("https", "api.example.test", 8443)  # as httpx_remedy._http.origin_of makes it
@@ -45,102 +49,6 @@ def _retry(budget: RetryBudget | None = _UNSET, **options: Any) -> Retry:
 def _unique_url() -> str:
     """A URL on an origin no other test uses (for tests on the process-wide budget)."""
     return f"https://{uuid.uuid4().hex}.example.test/items"
-
-
-# --------------------------------------------------------------------------------------------
-# A scripted origin
-# --------------------------------------------------------------------------------------------
-
-
-class RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body that remembers whether it was closed."""
-
-    def __init__(self, body: bytes = b'{"detail": "busy"}') -> None:
-        self.body = body
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self.body
-
-    async def __aiter__(self) -> Any:
-        yield self.body
-
-    def close(self) -> None:
-        self.closed = True
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-
-Step = Any  # int | (int, headers) | exception class | callable(request) -> Response
-
-
-class Server:
-    """A handler answering from ``script`` in order (the last step repeats).
-
-    A step is a status, a ``(status, headers)`` pair, an exception class (raised, with the
-    request when it is an httpx one) or a callable taking the request and returning a response.
-    Every send is recorded as it was sent: body, headers and timeouts are snapshots, since the
-    transport sends the same request object again.
-    """
-
-    def __init__(self, *script: Step) -> None:
-        self.script = list(script) or [200]
-        self.requests: list[httpx.Request] = []
-        self.bodies: list[bytes] = []
-        self.headers: list[dict[str, str]] = []
-        self.timeouts: list[dict[str, float | None]] = []
-        self.responses: list[httpx.Response] = []
-        self.raised: list[BaseException] = []
-
-    @property
-    def sends(self) -> int:
-        return len(self.requests)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        return self.respond(request, request.content)
-
-    def respond(self, request: httpx.Request, body: bytes) -> httpx.Response:
-        self.requests.append(request)
-        self.bodies.append(body)
-        self.headers.append(dict(request.headers))
-        self.timeouts.append(dict(request.extensions.get("timeout", {})))
-        step = self.script[min(len(self.requests), len(self.script)) - 1]
-        if isinstance(step, type) and issubclass(step, BaseException):
-            error: BaseException = (
-                step("simulated failure", request=request)
-                if issubclass(step, httpx.RequestError)
-                else step("simulated failure")
-            )
-            self.raised.append(error)
-            raise error
-        if isinstance(step, int):
-            response = httpx.Response(step, json={"detail": "scripted"})
-        elif isinstance(step, tuple):
-            response = httpx.Response(step[0], headers=step[1], json={"detail": "scripted"})
-        else:
-            response = step(request)
-        self.responses.append(response)
-        return response
-
-
-class StreamingTransport(httpx.BaseTransport):
-    """Sends like a real connection does: reads the request stream once, never buffers it."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.server.respond(request, b"".join(request.stream))  # type: ignore[arg-type]
-
-
-def _client(transport: httpx.BaseTransport, clock: FakeClock, **options: Any) -> httpx.Client:
-    options.setdefault("retry", _retry())
-    return httpx.Client(transport=on_clock(remedy.RemedyTransport(transport, **options), clock))
-
-
-def _one_shot(*chunks: bytes) -> Iterator[bytes]:
-    yield from chunks
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,15 +141,15 @@ def test_default_policy_values() -> None:
 
 
 @pytest.mark.parametrize("bad", [3, "retry", {"max_attempts": 1}, Retry])
-def test_transport_rejects_a_retry_that_is_not_a_policy(bad: object) -> None:
+def test_transport_rejects_a_retry_that_is_not_a_policy(mode: Mode, bad: object) -> None:
     with pytest.raises(TypeError, match="Retry"):
-        remedy.RemedyTransport(httpx.MockTransport(Server()), retry=bad)  # type: ignore[arg-type]
+        mode.transport(Server(), retry=bad)
 
 
-def test_retry_none_turns_retrying_off(clock: FakeClock) -> None:
+def test_retry_none_turns_retrying_off(mode: Mode, clock: FakeClock) -> None:
     server = Server((503, {"Retry-After": "1"}), 200)
     with (
-        sync_client(server, clock, retry=None) as client,
+        mode.client(server, clock, retry=None) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(URL)
@@ -251,17 +159,17 @@ def test_retry_none_turns_retrying_off(clock: FakeClock) -> None:
     assert info.value.attempts[0].action == "raise"
 
 
-def test_retry_none_does_not_retry_transport_errors(clock: FakeClock) -> None:
+def test_retry_none_does_not_retry_transport_errors(mode: Mode, clock: FakeClock) -> None:
     server = Server(httpx.ConnectError, 200)
-    with sync_client(server, clock, retry=None) as client, pytest.raises(httpx.ConnectError):
+    with mode.client(server, clock, retry=None) as client, pytest.raises(httpx.ConnectError):
         client.get(URL)
     assert server.sends == 1
 
 
-def test_max_attempts_one_disables_retrying(clock: FakeClock) -> None:
+def test_max_attempts_one_disables_retrying(mode: Mode, clock: FakeClock) -> None:
     server = Server(503, 200)
     with (
-        sync_client(server, clock, retry=_retry(max_attempts=1)) as client,
+        mode.client(server, clock, retry=_retry(max_attempts=1)) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(URL)
@@ -269,31 +177,63 @@ def test_max_attempts_one_disables_retrying(clock: FakeClock) -> None:
     assert "max_attempts (1)" in (info.value.attempts[-1].note or "")
 
 
-def test_default_policy_is_on_and_no_wait_skips_the_sleep() -> None:
+def test_default_policy_is_on_and_no_wait_skips_the_sleep(mode: Mode) -> None:
     server = Server((503, {"Retry-After": "1"}), 200)
-    transport = remedy.RemedyTransport(httpx.MockTransport(server))
+    transport = mode.transport(server)
     assert transport.retry == Retry()
     assert transport.retry is not None
     assert transport.retry.budget is DEFAULT_BUDGET
     slept: list[float] = []
-    use_clock(transport, sleep=slept.append)
-    with httpx.Client(transport=transport) as client, no_wait():
+    use_clock(transport, sleep=mode.hook(slept.append))
+    with mode.wrap(transport) as client, no_wait():
         response = client.get(_unique_url())
     assert response.status_code == 200
     assert server.sends == 2
     assert slept == []
 
 
-def test_default_policy_sleeps_through_the_transport_sleep() -> None:
+def test_default_policy_sleeps_through_the_transport_sleep(mode: Mode) -> None:
     """The twin of the test above without ``no_wait()``: the recording sleep does get called."""
     server = Server((503, {"Retry-After": "1"}), 200)
-    transport = remedy.RemedyTransport(httpx.MockTransport(server))
+    transport = mode.transport(server)
     slept: list[float] = []
-    use_clock(transport, sleep=slept.append)
-    with httpx.Client(transport=transport) as client:
+    use_clock(transport, sleep=mode.hook(slept.append))
+    with mode.wrap(transport) as client:
         response = client.get(_unique_url())
     assert response.status_code == 200
+    assert server.sends == 2
     assert slept == [1.0]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("header", [{"Retry-After": "0.05"}, {"retry-after-ms": "50"}])
+async def test_async_transport_really_sleeps_through_anyio(header: dict[str, str]) -> None:
+    """The real sleep: anyio's, so it works under trio too, and lets other tasks run (time
+    itself is under test: 50 ms of wall clock)."""
+    server = Server((503, header), 200)
+    transport = remedy.AsyncRemedyTransport(httpx.MockTransport(server), retry=_retry())
+    spins = 0
+
+    async def spinner() -> None:
+        # Runs at every scheduling round; a blocking sleep would leave it a handful.
+        nonlocal spins
+        while True:
+            await anyio.sleep(0)
+            spins += 1
+
+    async with httpx.AsyncClient(transport=transport) as client, anyio.create_task_group() as tg:
+        tg.start_soon(spinner)
+        before = spins
+        started = time.monotonic()
+        response = await client.get(URL)
+        elapsed = time.monotonic() - started
+        during = spins - before
+        tg.cancel_scope.cancel()
+    assert response.status_code == 200
+    assert server.sends == 2
+    assert elapsed >= 0.04
+    assert elapsed < 1.0
+    assert during >= 20, during  # the event loop kept running during the wait
 
 
 # --------------------------------------------------------------------------------------------
@@ -302,9 +242,11 @@ def test_default_policy_sleeps_through_the_transport_sleep() -> None:
 
 
 @pytest.mark.parametrize("override", [Retry(max_attempts=1), None], ids=["max_attempts=1", "None"])
-def test_per_request_override_turns_retrying_off(clock: FakeClock, override: Any) -> None:
+def test_per_request_override_turns_retrying_off(
+    mode: Mode, clock: FakeClock, override: Any
+) -> None:
     server = Server(503, 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         with pytest.raises(remedy.ServiceUnavailable):
             client.get(URL, extensions={"remedy.retry": override})
         assert server.sends == 1
@@ -315,18 +257,20 @@ def test_per_request_override_turns_retrying_off(clock: FakeClock, override: Any
     assert server.sends == 2
 
 
-def test_per_request_override_turns_retrying_on(clock: FakeClock) -> None:
+def test_per_request_override_turns_retrying_on(mode: Mode, clock: FakeClock) -> None:
     server = Server(503, 503, 200)
-    with sync_client(server, clock, retry=None) as client:
+    with mode.client(server, clock, retry=None) as client:
         response = client.get(URL, extensions={"remedy.retry": _retry(max_attempts=3)})
     assert response.status_code == 200
     assert server.sends == 3
 
 
 @pytest.mark.parametrize("bad", [3, "off", {"max_attempts": 1}, Retry, False])
-def test_per_request_override_rejects_a_bad_value(clock: FakeClock, bad: object) -> None:
+def test_per_request_override_rejects_a_bad_value(
+    mode: Mode, clock: FakeClock, bad: object
+) -> None:
     server = Server(200)
-    with sync_client(server, clock) as client, pytest.raises(TypeError, match=r"remedy\.retry"):
+    with mode.client(server, clock) as client, pytest.raises(TypeError, match=r"remedy\.retry"):
         client.get(URL, extensions={"remedy.retry": bad})
     assert server.sends == 0
 
@@ -379,6 +323,7 @@ SERVER_DELAYS = [
 
 @pytest.mark.parametrize(("status", "headers", "wait", "reason"), SERVER_DELAYS)
 def test_server_delay_wins_over_backoff(
+    mode: Mode,
     clock: FakeClock,
     status: int,
     headers: Callable[[FakeClock], dict[str, str]],
@@ -386,13 +331,14 @@ def test_server_delay_wins_over_backoff(
     reason: str,
 ) -> None:
     server = Server((status, headers(clock)), 200)
-    with sync_client(server, clock, retry=_retry(wait=tenacity.wait_fixed(0.25))) as client:
+    with mode.client(server, clock, retry=_retry(wait=tenacity.wait_fixed(0.25))) as client:
         assert client.get(URL).status_code == 200
     assert clock.sleeps == [pytest.approx(wait)]
 
 
 @pytest.mark.parametrize(("status", "headers", "wait", "reason"), SERVER_DELAYS)
 def test_attempt_record_says_why_it_waited(
+    mode: Mode,
     clock: FakeClock,
     status: int,
     headers: Callable[[FakeClock], dict[str, str]],
@@ -402,7 +348,7 @@ def test_attempt_record_says_why_it_waited(
     server = Server((status, headers(clock)))
     policy = _retry(max_attempts=2, wait=tenacity.wait_fixed(0.25))
     with (
-        sync_client(server, clock, retry=policy) as client,
+        mode.client(server, clock, retry=policy) as client,
         pytest.raises(remedy.HTTPError) as info,
     ):
         client.get(URL)
@@ -412,18 +358,18 @@ def test_attempt_record_says_why_it_waited(
     assert clock.sleeps == [pytest.approx(wait)]
 
 
-def test_no_server_delay_uses_the_computed_backoff(clock: FakeClock) -> None:
+def test_no_server_delay_uses_the_computed_backoff(mode: Mode, clock: FakeClock) -> None:
     server = Server(503, 503, 200)
     policy = _retry(wait=tenacity.wait_exponential(multiplier=1, max=100))
-    with sync_client(server, clock, retry=policy) as client:
+    with mode.client(server, clock, retry=policy) as client:
         assert client.get(URL).status_code == 200
     assert clock.sleeps == [1.0, 2.0]
 
 
-def test_rate_limit_headers_only_count_on_a_429(clock: FakeClock) -> None:
+def test_rate_limit_headers_only_count_on_a_429(mode: Mode, clock: FakeClock) -> None:
     """A 503's ``RateLimit-Reset`` is not a delay request; the backoff applies."""
     server = Server((503, {"RateLimit-Reset": "7"}), 200)
-    with sync_client(server, clock, retry=_retry(wait=tenacity.wait_fixed(0.25))) as client:
+    with mode.client(server, clock, retry=_retry(wait=tenacity.wait_fixed(0.25))) as client:
         assert client.get(URL).status_code == 200
     assert clock.sleeps == [0.25]
 
@@ -446,6 +392,7 @@ OVER_THE_CAP = [
 
 @pytest.mark.parametrize(("status", "headers", "error"), OVER_THE_CAP)
 def test_server_delay_over_max_retry_after_is_raised_at_once(
+    mode: Mode,
     clock: FakeClock,
     status: int,
     headers: Callable[[FakeClock], dict[str, str]],
@@ -453,7 +400,7 @@ def test_server_delay_over_max_retry_after_is_raised_at_once(
 ) -> None:
     server = Server((status, headers(clock)), 200)
     with (
-        sync_client(server, clock, retry=_retry(max_attempts=5, max_retry_after=60)) as client,
+        mode.client(server, clock, retry=_retry(max_attempts=5, max_retry_after=60)) as client,
         pytest.raises(error) as info,
     ):
         client.get(URL)
@@ -465,18 +412,20 @@ def test_server_delay_over_max_retry_after_is_raised_at_once(
     assert "max_retry_after" in (attempt.note or "")
 
 
-def test_server_delay_equal_to_max_retry_after_is_slept(clock: FakeClock) -> None:
+def test_server_delay_equal_to_max_retry_after_is_slept(mode: Mode, clock: FakeClock) -> None:
     server = Server((429, {"Retry-After": "60"}), 200)
-    with sync_client(server, clock, retry=_retry(max_retry_after=60)) as client:
+    with mode.client(server, clock, retry=_retry(max_retry_after=60)) as client:
         assert client.get(URL).status_code == 200
     assert clock.sleeps == [60.0]
 
 
-def test_server_delay_that_would_overrun_the_deadline_is_raised_at_once(clock: FakeClock) -> None:
+def test_server_delay_that_would_overrun_the_deadline_is_raised_at_once(
+    mode: Mode, clock: FakeClock
+) -> None:
     server = Server((503, {"Retry-After": "30"}), 200)
     policy = _retry(max_attempts=5, max_retry_after=60, deadline=10)
     with (
-        sync_client(server, clock, retry=policy) as client,
+        mode.client(server, clock, retry=policy) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(URL)
@@ -487,18 +436,22 @@ def test_server_delay_that_would_overrun_the_deadline_is_raised_at_once(clock: F
 
 
 @pytest.mark.parametrize("value", ["-1", "soon", "1e400", "nan", "inf", "", "0x10", "-0.5"])
-def test_garbage_retry_after_falls_back_to_the_backoff(clock: FakeClock, value: str) -> None:
+def test_garbage_retry_after_falls_back_to_the_backoff(
+    mode: Mode, clock: FakeClock, value: str
+) -> None:
     server = Server((503, {"Retry-After": value}), 200)
-    with sync_client(server, clock, retry=_retry(wait=tenacity.wait_fixed(0.25))) as client:
+    with mode.client(server, clock, retry=_retry(wait=tenacity.wait_fixed(0.25))) as client:
         assert client.get(URL).status_code == 200
     assert clock.sleeps == [0.25]
 
 
-@pytest.mark.parametrize("value", ["-1", "soon", "1e400"])
-def test_garbage_retry_after_waits_the_default_backoff(clock: FakeClock, value: str) -> None:
+@pytest.mark.parametrize("value", ["-1", "soon", "1e400", "nan", ""])
+def test_garbage_retry_after_waits_the_default_backoff(
+    mode: Mode, clock: FakeClock, value: str
+) -> None:
     server = Server((503, {"Retry-After": value}))
     with (
-        sync_client(server, clock, retry=_retry(max_attempts=2)) as client,
+        mode.client(server, clock, retry=_retry(max_attempts=2)) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(URL)
@@ -544,19 +497,24 @@ POLICIES = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=80,
+    deadline=None,
+    # ``mode`` only says which transport to build: nothing in it carries over between examples.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     policy=POLICIES,
     status=st.sampled_from([429, 503, 500, 502]),
     headers=st.lists(DELAY_HEADERS, min_size=1, max_size=4),
 )
 def test_no_wait_ever_exceeds_max_retry_after(
-    policy: Retry, status: int, headers: list[dict[str, str]]
+    mode: Mode, policy: Retry, status: int, headers: list[dict[str, str]]
 ) -> None:
     clock = FakeClock()
     server = Server(*[(status, h) for h in headers])
     with (
-        sync_client(server, clock, retry=policy) as client,
+        mode.client(server, clock, retry=policy) as client,
         pytest.raises(remedy.HTTPError) as info,
     ):
         client.get(URL)
@@ -581,11 +539,11 @@ def test_no_wait_ever_exceeds_max_retry_after(
     [tenacity.wait_fixed(3), tenacity.wait_exponential(multiplier=1, max=100), Retry().wait],
     ids=["fixed-3", "exponential", "default"],
 )
-def test_deadline_bounds_the_sum_of_the_waits(clock: FakeClock, wait: Any) -> None:
+def test_deadline_bounds_the_sum_of_the_waits(mode: Mode, clock: FakeClock, wait: Any) -> None:
     server = Server(503)
     policy = _retry(max_attempts=50, deadline=10, wait=wait, budget=None)
     with (
-        sync_client(server, clock, retry=policy) as client,
+        mode.client(server, clock, retry=policy) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(URL)
@@ -594,16 +552,17 @@ def test_deadline_bounds_the_sum_of_the_waits(clock: FakeClock, wait: Any) -> No
     assert "deadline" in (info.value.attempts[-1].note or "")
 
 
-def test_deadline_stops_fixed_waits_before_the_overrun(clock: FakeClock) -> None:
+def test_deadline_stops_fixed_waits_before_the_overrun(mode: Mode, clock: FakeClock) -> None:
     server = Server(503)
     policy = _retry(max_attempts=50, deadline=10, wait=tenacity.wait_fixed(3))
     with (
-        sync_client(server, clock, retry=policy) as client,
-        pytest.raises(remedy.ServiceUnavailable),
+        mode.client(server, clock, retry=policy) as client,
+        pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(URL)
     assert clock.sleeps == [3, 3, 3]  # a fourth would end at 12 s
     assert server.sends == 4
+    assert "deadline" in (info.value.attempts[-1].note or "")
 
 
 @pytest.mark.parametrize(
@@ -612,11 +571,11 @@ def test_deadline_stops_fixed_waits_before_the_overrun(clock: FakeClock) -> None
     ids=["30s", "none", "short-connect"],
 )
 def test_each_attempt_timeout_is_shrunk_to_the_time_left(
-    clock: FakeClock, timeout: httpx.Timeout
+    mode: Mode, clock: FakeClock, timeout: httpx.Timeout
 ) -> None:
     server = Server((503, {"Retry-After": "4"}), (503, {"Retry-After": "3"}), 200)
     policy = _retry(max_attempts=5, deadline=10)
-    with sync_client(server, clock, retry=policy) as client:
+    with mode.client(server, clock, retry=policy) as client:
         assert client.get(URL, timeout=timeout).status_code == 200
     original = timeout.as_dict()
     assert len(server.timeouts) == 3
@@ -631,9 +590,9 @@ def test_each_attempt_timeout_is_shrunk_to_the_time_left(
             )
 
 
-def test_no_deadline_leaves_timeouts_alone(clock: FakeClock) -> None:
+def test_no_deadline_leaves_timeouts_alone(mode: Mode, clock: FakeClock) -> None:
     server = Server((503, {"Retry-After": "4"}), 200)
-    with sync_client(server, clock, retry=_retry(deadline=None)) as client:
+    with mode.client(server, clock, retry=_retry(deadline=None)) as client:
         client.get(URL, timeout=30)
     assert server.timeouts == [httpx.Timeout(30).as_dict()] * 2
 
@@ -650,10 +609,10 @@ NOT_IDEMPOTENT = ["POST", "PATCH"]
 @pytest.mark.parametrize("method", ALL_METHODS)
 @pytest.mark.parametrize("status", [429, 503])
 def test_refused_statuses_are_retried_for_every_method(
-    clock: FakeClock, method: str, status: int
+    mode: Mode, clock: FakeClock, method: str, status: int
 ) -> None:
     server = Server(status, status, 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         assert client.request(method, URL, content=b"x").status_code == 200
     assert server.sends == 3
 
@@ -669,10 +628,10 @@ def test_refused_statuses_are_retried_for_every_method(
     ],
 )
 def test_maybe_processed_statuses_are_not_retried_for_post(
-    clock: FakeClock, method: str, status: int, error: type[Exception]
+    mode: Mode, clock: FakeClock, method: str, status: int, error: type[Exception]
 ) -> None:
     server = Server(status, 200)
-    with sync_client(server, clock) as client, pytest.raises(error) as info:
+    with mode.client(server, clock) as client, pytest.raises(error) as info:
         client.request(method, URL, json={"a": 1})
     assert server.sends == 1
     assert clock.sleeps == []
@@ -684,10 +643,10 @@ def test_maybe_processed_statuses_are_not_retried_for_post(
 @pytest.mark.parametrize("method", IDEMPOTENT)
 @pytest.mark.parametrize("status", [500, 502, 504, 408])
 def test_maybe_processed_statuses_are_retried_for_idempotent_methods(
-    clock: FakeClock, method: str, status: int
+    mode: Mode, clock: FakeClock, method: str, status: int
 ) -> None:
     server = Server(status, 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         assert client.request(method, URL).status_code == 200
     assert server.sends == 2
 
@@ -695,11 +654,11 @@ def test_maybe_processed_statuses_are_retried_for_idempotent_methods(
 @pytest.mark.parametrize("method", NOT_IDEMPOTENT)
 @pytest.mark.parametrize("status", [500, 502, 504, 408])
 def test_post_with_an_idempotency_key_is_retried(
-    clock: FakeClock, method: str, status: int
+    mode: Mode, clock: FakeClock, method: str, status: int
 ) -> None:
     server = Server(status, status, 200)
     key = '"8e03978e-40d5-43e8-bc93-6894a57f9324"'
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         response = client.request(method, URL, json={"a": 1}, headers={"Idempotency-Key": key})
     assert response.status_code == 200
     assert server.sends == 3
@@ -707,9 +666,11 @@ def test_post_with_an_idempotency_key_is_retried(
 
 
 @pytest.mark.parametrize("method", NOT_IDEMPOTENT)
-def test_idempotency_keys_are_added_to_post_and_patch(clock: FakeClock, method: str) -> None:
+def test_idempotency_keys_are_added_to_post_and_patch(
+    mode: Mode, clock: FakeClock, method: str
+) -> None:
     server = Server(500, 500, 200)
-    with sync_client(server, clock, retry=_retry(idempotency_keys=True)) as client:
+    with mode.client(server, clock, retry=_retry(idempotency_keys=True)) as client:
         assert client.request(method, URL, json={"a": 1}).status_code == 200
     assert server.sends == 3
     keys = [h.get("idempotency-key") for h in server.headers]
@@ -718,9 +679,9 @@ def test_idempotency_keys_are_added_to_post_and_patch(clock: FakeClock, method: 
     assert keys == [keys[0]] * 3
 
 
-def test_idempotency_keys_differ_between_requests(clock: FakeClock) -> None:
+def test_idempotency_keys_differ_between_requests(mode: Mode, clock: FakeClock) -> None:
     server = Server(200)
-    with sync_client(server, clock, retry=_retry(idempotency_keys=True)) as client:
+    with mode.client(server, clock, retry=_retry(idempotency_keys=True)) as client:
         client.post(URL, json={})
         client.post(URL, json={})
     first, second = (h["idempotency-key"] for h in server.headers)
@@ -729,24 +690,24 @@ def test_idempotency_keys_differ_between_requests(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize("method", IDEMPOTENT)
 def test_idempotency_keys_are_not_added_to_idempotent_methods(
-    clock: FakeClock, method: str
+    mode: Mode, clock: FakeClock, method: str
 ) -> None:
     server = Server(503, 200)
-    with sync_client(server, clock, retry=_retry(idempotency_keys=True)) as client:
+    with mode.client(server, clock, retry=_retry(idempotency_keys=True)) as client:
         client.request(method, URL)
     assert all("idempotency-key" not in h for h in server.headers)
 
 
-def test_idempotency_keys_keep_the_callers_own_key(clock: FakeClock) -> None:
+def test_idempotency_keys_keep_the_callers_own_key(mode: Mode, clock: FakeClock) -> None:
     server = Server(500, 200)
-    with sync_client(server, clock, retry=_retry(idempotency_keys=True)) as client:
+    with mode.client(server, clock, retry=_retry(idempotency_keys=True)) as client:
         client.post(URL, json={}, headers={"Idempotency-Key": '"mine"'})
     assert [h["idempotency-key"] for h in server.headers] == ['"mine"', '"mine"']
 
 
-def test_idempotency_keys_are_off_by_default(clock: FakeClock) -> None:
+def test_idempotency_keys_are_off_by_default(mode: Mode, clock: FakeClock) -> None:
     server = Server(200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         client.post(URL, json={})
     assert "idempotency-key" not in server.headers[0]
 
@@ -764,10 +725,10 @@ MAYBE_SENT = [
 @pytest.mark.parametrize("method", ALL_METHODS)
 @pytest.mark.parametrize("error", NOT_SENT)
 def test_errors_before_sending_are_retried_for_every_method(
-    clock: FakeClock, method: str, error: type[Exception]
+    mode: Mode, clock: FakeClock, method: str, error: type[Exception]
 ) -> None:
     server = Server(error, 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         assert client.request(method, URL, content=b"x").status_code == 200
     assert server.sends == 2
 
@@ -775,10 +736,10 @@ def test_errors_before_sending_are_retried_for_every_method(
 @pytest.mark.parametrize("method", IDEMPOTENT)
 @pytest.mark.parametrize("error", MAYBE_SENT)
 def test_errors_after_sending_are_retried_for_idempotent_methods(
-    clock: FakeClock, method: str, error: type[Exception]
+    mode: Mode, clock: FakeClock, method: str, error: type[Exception]
 ) -> None:
     server = Server(error, 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         assert client.request(method, URL).status_code == 200
     assert server.sends == 2
 
@@ -786,10 +747,10 @@ def test_errors_after_sending_are_retried_for_idempotent_methods(
 @pytest.mark.parametrize("method", NOT_IDEMPOTENT)
 @pytest.mark.parametrize("error", MAYBE_SENT)
 def test_errors_after_sending_are_not_retried_for_post(
-    clock: FakeClock, method: str, error: type[Exception]
+    mode: Mode, clock: FakeClock, method: str, error: type[Exception]
 ) -> None:
     server = Server(error, 200)
-    with sync_client(server, clock) as client, pytest.raises(error) as info:
+    with mode.client(server, clock) as client, pytest.raises(error) as info:
         client.request(method, URL, json={"a": 1})
     assert type(info.value) is error
     assert info.value is server.raised[0]
@@ -802,10 +763,10 @@ def test_errors_after_sending_are_not_retried_for_post(
 
 @pytest.mark.parametrize("error", MAYBE_SENT)
 def test_errors_after_sending_are_retried_for_post_with_a_key(
-    clock: FakeClock, error: type[Exception]
+    mode: Mode, clock: FakeClock, error: type[Exception]
 ) -> None:
     server = Server(error, 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         response = client.post(URL, json={}, headers={"Idempotency-Key": '"k"'})
     assert response.status_code == 200
     assert server.sends == 2
@@ -813,11 +774,11 @@ def test_errors_after_sending_are_retried_for_post_with_a_key(
 
 @pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout])
 def test_the_original_transport_error_is_raised_when_attempts_run_out(
-    clock: FakeClock, error: type[Exception]
+    mode: Mode, clock: FakeClock, error: type[Exception]
 ) -> None:
     server = Server(error)
     with (
-        sync_client(server, clock, retry=_retry(max_attempts=3)) as client,
+        mode.client(server, clock, retry=_retry(max_attempts=3)) as client,
         pytest.raises(error) as info,
     ):
         client.get(URL)
@@ -834,9 +795,9 @@ def test_the_original_transport_error_is_raised_when_attempts_run_out(
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_other_exceptions_propagate_untouched(clock: FakeClock, method: str) -> None:
+def test_other_exceptions_propagate_untouched(mode: Mode, clock: FakeClock, method: str) -> None:
     server = Server(ValueError, 200)
-    with sync_client(server, clock) as client, pytest.raises(ValueError, match="simulated") as info:
+    with mode.client(server, clock) as client, pytest.raises(ValueError, match="simulated") as info:
         client.request(method, URL)
     assert info.value is server.raised[0]
     assert server.sends == 1
@@ -844,25 +805,25 @@ def test_other_exceptions_propagate_untouched(clock: FakeClock, method: str) -> 
     assert clock.sleeps == []
 
 
-def test_other_exceptions_on_a_retry_are_not_retried(clock: FakeClock) -> None:
+def test_other_exceptions_on_a_retry_are_not_retried(mode: Mode, clock: FakeClock) -> None:
     server = Server(503, ValueError, 200)
-    with sync_client(server, clock) as client, pytest.raises(ValueError, match="simulated") as info:
+    with mode.client(server, clock) as client, pytest.raises(ValueError, match="simulated") as info:
         client.get(URL)
     assert info.value is server.raised[0]
     assert server.sends == 2
 
 
-def test_unknown_transport_errors_are_not_retried(clock: FakeClock) -> None:
+def test_unknown_transport_errors_are_not_retried(mode: Mode, clock: FakeClock) -> None:
     server = Server(httpx.UnsupportedProtocol, 200)
-    with sync_client(server, clock) as client, pytest.raises(httpx.UnsupportedProtocol):
+    with mode.client(server, clock) as client, pytest.raises(httpx.UnsupportedProtocol):
         client.get(URL)
     assert server.sends == 1
 
 
-def test_statuses_outside_the_policy_are_not_retried(clock: FakeClock) -> None:
+def test_statuses_outside_the_policy_are_not_retried(mode: Mode, clock: FakeClock) -> None:
     server = Server(503, 200)
     with (
-        sync_client(server, clock, retry=_retry(statuses={429})) as client,
+        mode.client(server, clock, retry=_retry(statuses={429})) as client,
         pytest.raises(remedy.ServiceUnavailable),
     ):
         client.get(URL)
@@ -870,19 +831,19 @@ def test_statuses_outside_the_policy_are_not_retried(clock: FakeClock) -> None:
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
-def test_client_errors_are_not_retried(clock: FakeClock, status: int) -> None:
+def test_client_errors_are_not_retried(mode: Mode, clock: FakeClock, status: int) -> None:
     server = Server(status, 200)
-    with sync_client(server, clock) as client, pytest.raises(remedy.ClientError):
+    with mode.client(server, clock) as client, pytest.raises(remedy.ClientError):
         client.get(URL)
     assert server.sends == 1
 
 
-def test_oauth_temporarily_unavailable_is_retried_for_post(clock: FakeClock) -> None:
+def test_oauth_temporarily_unavailable_is_retried_for_post(mode: Mode, clock: FakeClock) -> None:
     server = Server(
         lambda r: httpx.Response(400, json={"error": "temporarily_unavailable"}),
         200,
     )
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         assert client.post(URL, data={"grant_type": "x"}).status_code == 200
     assert server.sends == 2
 
@@ -892,14 +853,14 @@ def test_oauth_temporarily_unavailable_is_retried_for_post(clock: FakeClock) -> 
 # --------------------------------------------------------------------------------------------
 
 
-def test_one_shot_body_is_never_replayed(clock: FakeClock) -> None:
+def test_one_shot_body_is_never_replayed(mode: Mode, clock: FakeClock) -> None:
     """Over a transport that streams the body (as a real connection does)."""
     server = Server(503, 200)
     with (
-        _client(StreamingTransport(server), clock) as client,
+        mode.client(mode.streaming(server.respond), clock) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
-        client.post(URL, content=_one_shot(b"chunk-1,", b"chunk-2"))
+        client.post(URL, content=mode.one_shot(b"chunk-1,", b"chunk-2"))
     assert server.sends == 1
     assert server.bodies == [b"chunk-1,chunk-2"]
     assert clock.sleeps == []
@@ -909,6 +870,7 @@ def test_one_shot_body_is_never_replayed(clock: FakeClock) -> None:
 
 
 def test_one_shot_body_is_never_replayed_even_when_the_inner_transport_buffers_it(
+    mode: Mode,
     clock: FakeClock,
 ) -> None:
     """httpx.MockTransport reads the body into memory; the decision must not change with it.
@@ -918,8 +880,8 @@ def test_one_shot_body_is_never_replayed_even_when_the_inner_transport_buffers_i
     production.
     """
     server = Server(503, 200)
-    with sync_client(server, clock) as client, pytest.raises(remedy.ServiceUnavailable) as info:
-        client.post(URL, content=_one_shot(b"chunk-1,", b"chunk-2"))
+    with mode.client(server, clock) as client, pytest.raises(remedy.ServiceUnavailable) as info:
+        client.post(URL, content=mode.one_shot(b"chunk-1,", b"chunk-2"))
     assert server.sends == 1
     assert "cannot be replayed" in (info.value.attempts[-1].note or "")
 
@@ -936,10 +898,10 @@ def test_one_shot_body_is_never_replayed_even_when_the_inner_transport_buffers_i
     ids=["bytes", "str", "json", "form", "multipart"],
 )
 def test_replayable_bodies_are_sent_identically_on_every_attempt(
-    clock: FakeClock, body: dict[str, Any]
+    mode: Mode, clock: FakeClock, body: dict[str, Any]
 ) -> None:
     server = Server(503, 429, 200)
-    with _client(StreamingTransport(server), clock) as client:
+    with mode.client(mode.streaming(server.respond), clock) as client:
         assert client.post(URL, **body).status_code == 200
     assert server.sends == 3
     assert server.bodies[0]
@@ -953,7 +915,7 @@ def test_replayable_bodies_are_sent_identically_on_every_attempt(
 # --------------------------------------------------------------------------------------------
 
 
-def test_retried_responses_are_closed_before_the_wait(clock: FakeClock) -> None:
+def test_retried_responses_are_closed_before_the_wait(mode: Mode, clock: FakeClock) -> None:
     streams: list[RecordingStream] = []
 
     def busy(request: httpx.Request) -> httpx.Response:
@@ -961,8 +923,7 @@ def test_retried_responses_are_closed_before_the_wait(clock: FakeClock) -> None:
         return httpx.Response(503, headers={"Retry-After": "1"}, stream=streams[-1])
 
     server = Server(busy, busy, 200)
-    client = sync_client(server, clock)
-    transport = client._transport
+    client = mode.client(server, clock)
     closed_at_sleep: list[list[bool]] = []
 
     def sleep(seconds: float) -> None:
@@ -970,7 +931,7 @@ def test_retried_responses_are_closed_before_the_wait(clock: FakeClock) -> None:
         closed_at_sleep[-1] += [r.is_closed for r in server.responses]
         clock.sleep(seconds)
 
-    use_clock(transport, sleep=sleep)
+    use_clock(client.transport, sleep=mode.hook(sleep))
     with client:
         response = client.get(URL)
         assert response.status_code == 200
@@ -979,10 +940,11 @@ def test_retried_responses_are_closed_before_the_wait(clock: FakeClock) -> None:
 
 
 def test_a_retried_transport_error_then_success_closes_nothing_it_returns(
+    mode: Mode,
     clock: FakeClock,
 ) -> None:
     server = Server(httpx.ConnectError, 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         response = client.get(URL)
         assert json.loads(response.read()) == {"detail": "scripted"}
 
@@ -992,11 +954,11 @@ def test_a_retried_transport_error_then_success_closes_nothing_it_returns(
 # --------------------------------------------------------------------------------------------
 
 
-def test_every_attempt_is_recorded_in_order(clock: FakeClock) -> None:
+def test_every_attempt_is_recorded_in_order(mode: Mode, clock: FakeClock) -> None:
     server = Server((503, {"Retry-After": "2"}), httpx.ConnectError, 502)
     policy = _retry(max_attempts=3, wait=tenacity.wait_fixed(0.5))
     with (
-        sync_client(server, clock, retry=policy) as client,
+        mode.client(server, clock, retry=policy) as client,
         pytest.raises(remedy.BadGateway) as info,
     ):
         client.get(URL + "?key=secret")
@@ -1017,10 +979,12 @@ def test_every_attempt_is_recorded_in_order(clock: FakeClock) -> None:
     assert clock.sleeps == [2.0, 0.5]
 
 
-def test_one_log_line_per_retry(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_one_log_line_per_retry(
+    mode: Mode, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="httpx_remedy")
     server = Server((503, {"Retry-After": "2"}), (503, {"Retry-After": "1"}), 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         client.get(URL + "?key=secret&page=2")
     lines = [r for r in caplog.records if r.name == "httpx_remedy"]
     assert len(lines) == 2
@@ -1038,24 +1002,26 @@ def test_one_log_line_per_retry(clock: FakeClock, caplog: pytest.LogCaptureFixtu
     assert "secret" not in caplog.text
 
 
-def test_no_log_line_without_a_retry(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_log_line_without_a_retry(
+    mode: Mode, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="httpx_remedy")
     server = Server(404)
-    with sync_client(server, clock) as client, pytest.raises(remedy.NotFound):
+    with mode.client(server, clock) as client, pytest.raises(remedy.NotFound):
         client.get(URL)
     assert not [r for r in caplog.records if r.name == "httpx_remedy"]
 
 
-def test_secrets_in_the_query_stay_out_of_the_error(clock: FakeClock) -> None:
+def test_secrets_in_the_query_stay_out_of_the_error(mode: Mode, clock: FakeClock) -> None:
     server = Server(503)
-    with sync_client(server, clock) as client, pytest.raises(remedy.ServiceUnavailable) as info:
+    with mode.client(server, clock) as client, pytest.raises(remedy.ServiceUnavailable) as info:
         client.get(URL + "?key=secret")
     assert "secret" not in str(info.value)
     assert "key=[redacted]" in str(info.value)
     assert all("secret" not in str(a) for a in info.value.attempts)
 
 
-def test_on_retry_hook_gets_a_frozen_record_before_each_wait(clock: FakeClock) -> None:
+def test_on_retry_hook_gets_a_frozen_record_before_each_wait(mode: Mode, clock: FakeClock) -> None:
     seen: list[tuple[Attempt, int]] = []
 
     def hook(attempt: Attempt) -> None:
@@ -1064,7 +1030,7 @@ def test_on_retry_hook_gets_a_frozen_record_before_each_wait(clock: FakeClock) -
     server = Server((503, {"Retry-After": "2"}), httpx.ConnectError, 503)
     policy = _retry(max_attempts=3, on_retry=hook, wait=tenacity.wait_fixed(0.5))
     with (
-        sync_client(server, clock, retry=policy) as client,
+        mode.client(server, clock, retry=policy) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(URL)
@@ -1081,11 +1047,11 @@ def test_on_retry_hook_gets_a_frozen_record_before_each_wait(clock: FakeClock) -
         first.wait = 0  # type: ignore[misc]
 
 
-def test_on_retry_hook_is_not_called_without_a_retry(clock: FakeClock) -> None:
+def test_on_retry_hook_is_not_called_without_a_retry(mode: Mode, clock: FakeClock) -> None:
     seen: list[Attempt] = []
     server = Server(500)
     with (
-        sync_client(server, clock, retry=_retry(on_retry=seen.append)) as client,
+        mode.client(server, clock, retry=_retry(on_retry=seen.append)) as client,
         pytest.raises(remedy.InternalServerError),
     ):
         client.post(URL)
@@ -1099,10 +1065,10 @@ def test_attempt_str_reads_well() -> None:
     assert str(stopped) == "attempt 2/3: ReadTimeout -> raise [why]"
 
 
-def test_no_wait_zeroes_waits_but_keeps_the_record(clock: FakeClock) -> None:
+def test_no_wait_zeroes_waits_but_keeps_the_record(mode: Mode, clock: FakeClock) -> None:
     server = Server((503, {"Retry-After": "3"}), 503)
     with (
-        sync_client(server, clock, retry=_retry(max_attempts=2)) as client,
+        mode.client(server, clock, retry=_retry(max_attempts=2)) as client,
         no_wait(),
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
@@ -1113,10 +1079,10 @@ def test_no_wait_zeroes_waits_but_keeps_the_record(clock: FakeClock) -> None:
     assert info.value.attempts[0].wait_reason == "retry-after"
 
 
-def test_no_wait_keeps_the_decisions(clock: FakeClock) -> None:
+def test_no_wait_keeps_the_decisions(mode: Mode, clock: FakeClock) -> None:
     server = Server((429, {"Retry-After": "120"}), 200)
     with (
-        sync_client(server, clock, retry=_retry(max_retry_after=60)) as client,
+        mode.client(server, clock, retry=_retry(max_retry_after=60)) as client,
         no_wait(),
         pytest.raises(remedy.TooManyRequests) as info,
     ):
@@ -1126,9 +1092,24 @@ def test_no_wait_keeps_the_decisions(clock: FakeClock) -> None:
     assert "max_retry_after" in (info.value.attempts[-1].note or "")
 
 
-def test_no_wait_ends_with_its_block(clock: FakeClock) -> None:
+def test_no_wait_keeps_the_caps_on_a_later_attempt(mode: Mode, clock: FakeClock) -> None:
+    server = Server((503, {"Retry-After": "3"}), (429, {"Retry-After": "120"}), 200)
+    with (
+        mode.client(server, clock, retry=_retry(max_retry_after=60)) as client,
+        no_wait(),
+        pytest.raises(remedy.TooManyRequests) as info,
+    ):
+        client.get(URL)
+    assert clock.sleeps == []
+    assert server.sends == 2
+    assert info.value.attempts[0].wait == 3.0
+    assert info.value.retry_after == 120
+    assert "max_retry_after" in (info.value.attempts[-1].note or "")
+
+
+def test_no_wait_ends_with_its_block(mode: Mode, clock: FakeClock) -> None:
     server = Server((503, {"Retry-After": "1"}), 200)
-    with sync_client(server, clock) as client:
+    with mode.client(server, clock) as client:
         with no_wait(), no_wait():  # nested blocks
             client.get(URL)
         assert clock.sleeps == []
@@ -1340,6 +1321,7 @@ def test_backoff_passes_attempt_and_elapsed_to_the_strategy() -> None:
 
 
 def test_the_first_send_fits_every_timeout_into_the_deadline_after_a_cached_fit(
+    mode: Mode,
     clock: FakeClock,
 ) -> None:
     """begin() remembers the last timeouts that fitted the deadline; a request whose timeouts
@@ -1351,7 +1333,7 @@ def test_the_first_send_fits_every_timeout_into_the_deadline_after_a_cached_fit(
         return httpx.Response(200)
 
     policy = Retry(deadline=7.5, budget=RetryBudget())
-    with sync_client(record, clock, retry=policy) as client:
+    with mode.client(record, clock, retry=policy) as client:
         client.get(URL)  # the client's 5 s timeouts fit 7.5 s: remembered
         client.get(URL, timeout=None)  # no timeout at all: capped at the deadline
         client.get(URL, timeout=30.0)

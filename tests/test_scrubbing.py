@@ -20,14 +20,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus
 
-import anyio
 import httpx
 import pytest
 
 import httpx_remedy as remedy
 from httpx_remedy._redact import Scrubber, request_secrets, secret_forms
 
-from .conftest import FakeClock, async_client, sync_client
+from .helpers import SYNC, FakeClock, Mode, sync_client
 
 API = "https://api.example.com/v1/items"
 TOKEN_URL = "https://auth.example.com/token"
@@ -167,11 +166,13 @@ def error_texts(error: remedy.HTTPError) -> list[str]:
     return texts
 
 
-def send(clock: FakeClock, handler: Any, credential: str, **options: Any) -> remedy.HTTPError:
+def send(
+    clock: FakeClock, handler: Any, credential: str, mode: Mode = SYNC, **options: Any
+) -> remedy.HTTPError:
     headers, body, _ = CREDENTIALS[credential]
     options.setdefault("retry", None)
     with (
-        sync_client(handler, clock, **options) as client,
+        mode.client(handler, clock, **options) as client,
         pytest.raises(remedy.HTTPError) as caught,
     ):
         client.post(API, headers=headers, content=body)
@@ -181,25 +182,15 @@ def send(clock: FakeClock, handler: Any, credential: str, **options: Any) -> rem
 @pytest.mark.parametrize("credential", CREDENTIALS)
 @pytest.mark.parametrize("echo", ECHOES)
 def test_an_echoed_secret_never_shows(
-    echo: str, credential: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    mode: Mode, echo: str, credential: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="httpx_remedy")
-    error = send(clock, ECHOES[echo], credential)
+    error = send(clock, ECHOES[echo], credential, mode)
     secret = CREDENTIALS[credential][2]
     assert_clean([*error_texts(error), caplog.text], secret)
     if echo not in ("text", "challenge-code"):  # a text's first line, a code, say nothing
         # The server's words are still there, the secret replaced.
         assert "[redacted]" in str(error)
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("echo", ["json", "problem", "challenge", "html"])
-async def test_an_echoed_secret_never_shows_async(echo: str, clock: FakeClock) -> None:
-    headers, body, secret = CREDENTIALS["basic-rfc6749"]
-    async with async_client(ECHOES[echo], clock, retry=None) as client:
-        with pytest.raises(remedy.HTTPError) as caught:
-            await client.post(API, headers=headers, content=body)
-    assert_clean(error_texts(caught.value), secret)
 
 
 @pytest.mark.parametrize("echo", ["json", "problem", "challenge", "text"])
@@ -298,7 +289,7 @@ def test_a_token_endpoint_echoing_the_client_secret(
 
 
 def test_a_challenge_code_holding_the_token_is_not_logged_or_recorded(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
+    mode: Mode, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The refresh path logs and records the challenge's error code before any error exists."""
     caplog.set_level(logging.DEBUG, logger="httpx_remedy")
@@ -308,6 +299,9 @@ def test_a_challenge_code_holding_the_token_is_not_logged_or_recorded(
         def fetch_token(self, scope: str | None) -> dict[str, Any]:
             return {"access_token": next(issued), "expires_in": 3600}
 
+        async def afetch_token(self, scope: str | None) -> dict[str, Any]:
+            return self.fetch_token(scope)
+
     def handler(request: httpx.Request) -> httpx.Response:
         sent = request.headers["authorization"].split(" ", 1)[1]
         return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer error="{sent}"'})
@@ -315,35 +309,11 @@ def test_a_challenge_code_holding_the_token_is_not_logged_or_recorded(
     records: list[remedy.Attempt] = []
     retry = remedy.Retry(on_retry=records.append, budget=remedy.RetryBudget())
     with (
-        sync_client(handler, clock, credentials=Source(), retry=retry) as client,
+        mode.client(handler, clock, credentials=Source(), retry=retry) as client,
         pytest.raises(remedy.Unauthorized) as caught,
     ):
         client.get(API)
     texts = [*error_texts(caught.value), caplog.text, *map(str, records)]
-    assert_clean(texts, "tok-ONE-0123456789abcdef")
-    assert_clean(texts, "tok-TWO-0123456789abcdef")
-    assert caught.value.attempts[0].action == "refresh"
-
-
-@pytest.mark.anyio
-async def test_a_challenge_code_holding_the_token_is_not_logged_or_recorded_async(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG, logger="httpx_remedy")
-    issued = iter(["tok-ONE-0123456789abcdef", "tok-TWO-0123456789abcdef"])
-
-    class Source:
-        async def afetch_token(self, scope: str | None) -> dict[str, Any]:
-            return {"access_token": next(issued), "expires_in": 3600}
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent = request.headers["authorization"].split(" ", 1)[1]
-        return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer error="{sent}"'})
-
-    async with async_client(handler, clock, credentials=Source(), retry=None) as client:
-        with pytest.raises(remedy.Unauthorized) as caught:
-            await client.get(API)
-    texts = [*error_texts(caught.value), caplog.text]
     assert_clean(texts, "tok-ONE-0123456789abcdef")
     assert_clean(texts, "tok-TWO-0123456789abcdef")
     assert caught.value.attempts[0].action == "refresh"
@@ -369,43 +339,19 @@ class OneToken:
         return {"access_token": "tok-ONE-0123456789abcdef", "expires_in": 3600}
 
 
-def test_giving_up_on_the_token_lock_never_repeats_an_echoed_token(clock: FakeClock) -> None:
+def test_giving_up_on_the_token_lock_never_repeats_an_echoed_token(
+    mode: Mode, clock: FakeClock
+) -> None:
     """With ``raise_errors=False`` the code is read from the challenge alone; the request that
     gives up waiting for another's refresh must not put it in TokenWaitTimeout."""
-    client = sync_client(EchoedToken(), clock, credentials=OneToken(), raise_errors=False)
+    client = mode.client(EchoedToken(), clock, credentials=OneToken(), raise_errors=False)
     with client:
         assert client.get(API).status_code == 200
-        lock = client._transport._settings.auth.manager.sync_lock  # type: ignore[attr-defined]
-        with lock, pytest.raises(remedy.TokenWaitTimeout) as caught:
-            client.get(API, timeout=0.05)  # another request holds the refresh lock
-    assert_clean(
-        [str(caught.value), repr(caught.value), *map(str, caught.value.attempts)],
-        "tok-ONE-0123456789abcdef",
-    )
-    assert [a.action for a in caught.value.attempts] == ["raise"]
-
-
-@pytest.mark.anyio
-async def test_giving_up_on_the_token_lock_never_repeats_an_echoed_token_async(
-    clock: FakeClock,
-) -> None:
-    client = async_client(EchoedToken(), clock, credentials=OneToken(), raise_errors=False)
-    async with client:
-        assert (await client.get(API)).status_code == 200
-        lock = client._transport._settings.auth.manager.async_lock()  # type: ignore[attr-defined]
-        held, done = anyio.Event(), anyio.Event()
-
-        async def another_request_refreshing() -> None:
-            async with lock:
-                held.set()
-                await done.wait()
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(another_request_refreshing)
-            await held.wait()
-            with pytest.raises(remedy.TokenWaitTimeout) as caught:
-                await client.get(API, timeout=0.05)
-            done.set()
+        with (
+            mode.holding_token_lock(client.transport),  # another request is refreshing
+            pytest.raises(remedy.TokenWaitTimeout) as caught,
+        ):
+            client.get(API, timeout=0.05)
     assert_clean(
         [str(caught.value), repr(caught.value), *map(str, caught.value.attempts)],
         "tok-ONE-0123456789abcdef",

@@ -118,6 +118,7 @@ def server() -> Iterator[OAuthServer]:
         yield running
 
 
+@pytest.mark.integration  # a real OAuth server
 def test_credentials_over_real_sockets_with_both_stacks(server: OAuthServer) -> None:
     creds = remedy.ClientCredentials(server.token_url, "app", "s3cret-s3cret-s3cret", scope="read")
     two = remedy.RemedyTransport(httpx2.HTTPTransport(), credentials=creds, origins=[server.url])
@@ -132,6 +133,7 @@ def test_credentials_over_real_sockets_with_both_stacks(server: OAuthServer) -> 
     assert server.token_requests == 2
 
 
+@pytest.mark.integration  # a real OAuth server
 @pytest.mark.anyio
 async def test_async_httpx2_client(server: OAuthServer) -> None:
     creds = remedy.ClientCredentials(server.token_url, "app", "s3cret-s3cret-s3cret", scope="read")

@@ -1,10 +1,13 @@
 """The store interface: MemoryStore and RedisStore, one method at a time.
 
 Every behaviour the interface promises is checked on both stores (the ``make_store`` fixture is
-parametrized), the async twins under asyncio and trio; the Redis-only parts (the key prefix, the
-pause listener, faults) against a real ``redis-server`` started on a free port of 127.0.0.1 for
-this module (skipped when it is not installed, unless ``HTTPX_REMEDY_REQUIRE_REDIS=1``). Also
-the token record that travels through the store and the key it is stored under.
+parametrized), the async twins under asyncio and trio. Time passes on a fake clock for the
+``MemoryStore`` (its ``clock=``), and on the wall clock for Redis, whose TTLs run in the server:
+those sleeps are the only ones, each well under 1.5 s. The Redis-only parts (the key prefix, the
+pause listener, faults) run against a real ``redis-server`` started on a free port of 127.0.0.1
+for this module (skipped when it is not installed, unless ``HTTPX_REMEDY_REQUIRE_REDIS=1``).
+Every Redis test is in the ``integration`` group. Also the token record that travels through
+the store and the key it is stored under.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import logging
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,21 +29,11 @@ import httpx_remedy as remedy
 from httpx_remedy import ClientCredentials, MemoryStore, RedisStore, RefreshToken, Store, Token
 from httpx_remedy._token import token_from_record, token_record
 
-from .fleet_worker import RedisServer, free_port, redis_for_tests
+from .fleet_worker import RedisServer, free_port
+from .helpers import FakeClock
 
 ORIGIN = "https://api.example.com"
 WALL = 1_764_000_000.0
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from redis_for_tests()
-
-
-@pytest.fixture
-def prefix() -> str:
-    """A key prefix of the test's own: tests share one Redis and must not see each other."""
-    return f"test-{uuid.uuid4().hex[:12]}:"
 
 
 def close_store(store: Store) -> None:
@@ -70,32 +62,43 @@ def redis_stores(redis_server: RedisServer, prefix: str) -> Iterator[Callable[..
         close_store(store)
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make_store(request: pytest.FixtureRequest, prefix: str) -> Iterator[Callable[..., Store]]:
-    """Make a store of each kind, with ``lock_ttl`` and the like passed through."""
-    made: list[Store] = []
+class Stores:
+    """Makes stores of one kind (``lock_ttl`` and the like passed through), and lets time pass
+    for them: a ``MemoryStore`` runs on a fake clock, moved at once; Redis keeps its own time,
+    so its TTLs are waited out on the wall clock."""
 
-    def make(**options: Any) -> Store:
+    def __init__(self, kind: str, request: pytest.FixtureRequest, prefix: str) -> None:
+        self.kind = kind
+        self.request = request
+        self.prefix = prefix
+        self.clock = FakeClock()
+        self.made: list[Store] = []
+
+    def __call__(self, **options: Any) -> Store:
         store: Store
-        if request.param == "memory":
-            store = MemoryStore(**options)
+        if self.kind == "memory":
+            store = MemoryStore(clock=self.clock.monotonic, **options)
         else:
-            server = request.getfixturevalue("redis_server")
-            store = RedisStore(server.url, prefix=prefix, **options)
-        made.append(store)
+            server = self.request.getfixturevalue("redis_server")
+            store = RedisStore(server.url, prefix=self.prefix, **options)
+        self.made.append(store)
         return store
 
-    yield make
-    for store in made:
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` pass for the stores made."""
+        if self.kind == "memory":
+            self.clock.advance(seconds)
+        else:
+            time.sleep(seconds)  # Redis expires keys by its own clock
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
+def make_store(request: pytest.FixtureRequest, prefix: str) -> Iterator[Stores]:
+    """Make stores of each kind (see :class:`Stores`)."""
+    stores = Stores(str(request.param), request, prefix)
+    yield stores
+    for store in stores.made:
         close_store(store)
-
-
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    """A plain redis-py client, to look at what a RedisStore wrote."""
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
 
 
 def eventually(check: Callable[[], bool], within: float, step: float = 0.005) -> float:
@@ -129,7 +132,23 @@ def test_store_is_an_interface() -> None:
     assert repr(MemoryStore()) == "MemoryStore()"
 
 
-def test_get_and_put(make_store: Callable[..., Store]) -> None:
+def test_a_memory_store_runs_on_the_clock_it_is_given() -> None:
+    clock = FakeClock()
+    store = MemoryStore(clock=clock.monotonic, lock_ttl=10)
+    store.put("k", b"v", 30)
+    store.pause(ORIGIN, 5)
+    assert store.lock("lock:a") is not None
+    clock.advance(29.9)  # nothing sleeps: the store reads the clock it was given
+    assert store.get("k") == b"v"
+    assert store.paused_for(ORIGIN) == 0.0
+    assert store.lock("lock:a") is not None  # the first holder's lock expired at 10 s
+    clock.advance(0.1)
+    assert store.get("k") is None
+    with pytest.raises(TypeError, match="clock must be a callable"):
+        MemoryStore(clock=1.0)  # type: ignore[arg-type]
+
+
+def test_get_and_put(make_store: Stores) -> None:
     store = make_store()
     assert store.get("missing") is None
     store.put("k", b"v1", None)
@@ -140,19 +159,19 @@ def test_get_and_put(make_store: Callable[..., Store]) -> None:
     assert store.get("binary") == bytes(range(256))
 
 
-def test_put_with_ttl_expires(make_store: Callable[..., Store]) -> None:
+def test_put_with_ttl_expires(make_store: Stores) -> None:
     store = make_store()
     store.put("short", b"x", 0.1)
     store.put("long", b"y", 30)
     store.put("forever", b"z", None)
     assert store.get("short") == b"x"
-    time.sleep(0.15)
+    make_store.wait(0.15)
     assert store.get("short") is None
     assert store.get("long") == b"y"
     assert store.get("forever") == b"z"
 
 
-def test_lock_is_exclusive_until_unlocked(make_store: Callable[..., Store]) -> None:
+def test_lock_is_exclusive_until_unlocked(make_store: Stores) -> None:
     store = make_store()
     token = store.lock("lock:a")
     assert isinstance(token, str)
@@ -165,7 +184,7 @@ def test_lock_is_exclusive_until_unlocked(make_store: Callable[..., Store]) -> N
     assert again != token  # a fresh fencing token for every holder
 
 
-def test_unlock_only_by_the_holder(make_store: Callable[..., Store]) -> None:
+def test_unlock_only_by_the_holder(make_store: Stores) -> None:
     store = make_store()
     token = store.lock("lock:a")
     assert token is not None
@@ -176,16 +195,16 @@ def test_unlock_only_by_the_holder(make_store: Callable[..., Store]) -> None:
     assert store.lock("lock:a") is not None
 
 
-def test_lock_expires_after_lock_ttl(make_store: Callable[..., Store]) -> None:
+def test_lock_expires_after_lock_ttl(make_store: Stores) -> None:
     store = make_store(lock_ttl=0.2)
     assert store.lock_ttl == 0.2
     assert store.lock("lock:a") is not None  # the holder crashes: never unlocked
     assert store.lock("lock:a") is None
-    time.sleep(0.25)
+    make_store.wait(0.25)
     assert store.lock("lock:a") is not None
 
 
-def test_put_fenced_writes_only_while_the_lock_is_held(make_store: Callable[..., Store]) -> None:
+def test_put_fenced_writes_only_while_the_lock_is_held(make_store: Stores) -> None:
     store = make_store()
     token = store.lock("lock:a")
     assert token is not None
@@ -199,23 +218,23 @@ def test_put_fenced_writes_only_while_the_lock_is_held(make_store: Callable[...,
     assert store.get("k") == b"mine"
 
 
-def test_put_fenced_with_ttl(make_store: Callable[..., Store]) -> None:
+def test_put_fenced_with_ttl(make_store: Stores) -> None:
     store = make_store()
     token = store.lock("lock:a")
     assert token is not None
     assert store.put_fenced("lock:a", token, "k", b"v", 0.1) is True
     assert store.get("k") == b"v"
-    time.sleep(0.15)
+    make_store.wait(0.15)
     assert store.get("k") is None
 
 
-def test_late_writer_cannot_overwrite_a_newer_value(make_store: Callable[..., Store]) -> None:
+def test_late_writer_cannot_overwrite_a_newer_value(make_store: Stores) -> None:
     """The fencing check: a holder whose lock expired, and was taken by the next holder who
     wrote a newer token, cannot overwrite it (nor write once nobody holds the lock)."""
     store = make_store(lock_ttl=0.15)
     late = store.lock("lock:a")
     assert late is not None
-    time.sleep(0.2)  # the late holder is slow: its lock expires
+    make_store.wait(0.2)  # the late holder is slow: its lock expires
     assert store.put_fenced("lock:a", late, "k", b"late, nobody holds it", None) is False
     assert store.get("k") is None
     nxt = store.lock("lock:a")
@@ -227,6 +246,7 @@ def test_late_writer_cannot_overwrite_a_newer_value(make_store: Callable[..., St
     assert store.get("k") == b"newer"
 
 
+@pytest.mark.integration
 def test_late_writer_across_two_redis_clients(redis_stores: Callable[..., RedisStore]) -> None:
     """The same, with two RedisStore instances standing for two processes."""
     slow, fast = redis_stores(lock_ttl=0.15), redis_stores(lock_ttl=0.15)
@@ -243,18 +263,18 @@ def test_late_writer_across_two_redis_clients(redis_stores: Callable[..., RedisS
     assert slow.lock("lock:a") is None
 
 
-def test_pause_and_paused_for(make_store: Callable[..., Store]) -> None:
+def test_pause_and_paused_for(make_store: Stores) -> None:
     store = make_store()
     assert store.paused_for(ORIGIN) == 0.0
     store.pause(ORIGIN, 0.2)
     left = store.paused_for(ORIGIN)
-    assert 0.1 < left <= 0.2
+    assert 0.1 < left < 0.2 + 1e-9  # (1e-9: the float sum on the fake clock)
     assert store.paused_for("https://other.example.com") == 0.0
-    time.sleep(0.25)
+    make_store.wait(0.25)
     assert store.paused_for(ORIGIN) == 0.0
 
 
-def test_pause_keeps_the_longest(make_store: Callable[..., Store]) -> None:
+def test_pause_keeps_the_longest(make_store: Stores) -> None:
     store = make_store()
     store.pause(ORIGIN, 2.0)
     store.pause(ORIGIN, 0.1)  # a shorter delay does not shorten the pause
@@ -264,14 +284,14 @@ def test_pause_keeps_the_longest(make_store: Callable[..., Store]) -> None:
 
 
 @pytest.mark.anyio
-async def test_async_twins(make_store: Callable[..., Store]) -> None:
+async def test_async_twins(make_store: Stores) -> None:
     """The ``a``-prefixed methods, under asyncio and trio: the same results, loop unblocked."""
     store = make_store(lock_ttl=5.0)
     assert await store.aget("k") is None
     await store.aput("k", b"v", None)
     assert await store.aget("k") == b"v"
     await store.aput("t", b"short", 0.05)
-    await anyio.sleep(0.1)
+    make_store.wait(0.1)
     assert await store.aget("t") is None
     token = await store.alock("lock:a")
     assert token is not None
@@ -288,7 +308,7 @@ async def test_async_twins(make_store: Callable[..., Store]) -> None:
 
 
 @pytest.mark.anyio
-async def test_async_twins_do_not_block_the_loop(make_store: Callable[..., Store]) -> None:
+async def test_async_twins_do_not_block_the_loop(make_store: Stores) -> None:
     """Many store calls at once from tasks: each runs in a worker thread, all complete."""
     store = make_store()
     got: list[bytes | None] = []
@@ -306,6 +326,7 @@ async def test_async_twins_do_not_block_the_loop(make_store: Callable[..., Store
 # -- Redis only ------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_keys_live_under_the_prefix(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis, prefix: str
 ) -> None:
@@ -322,6 +343,7 @@ def test_keys_live_under_the_prefix(
     assert repr(store) == f"RedisStore({store.url!r}, prefix={prefix!r})"
 
 
+@pytest.mark.integration
 def test_redis_pause_is_never_shortened(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis, prefix: str
 ) -> None:
@@ -341,6 +363,7 @@ def subscribed(raw: redis.Redis, prefix: str, count: int = 1) -> Callable[[], bo
     return check
 
 
+@pytest.mark.integration
 def test_listener_hears_another_instances_pause(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis, prefix: str
 ) -> None:
@@ -357,10 +380,11 @@ def test_listener_hears_another_instances_pause(
     stranger = redis_stores(prefix=prefix + "other:")
     stranger.paused_for(ORIGIN)
     eventually(subscribed(raw, prefix + "other:"), within=2.0)
-    time.sleep(0.1)
+    time.sleep(0.1)  # that nothing arrives takes a wait: as long as the pause took to arrive
     assert stranger.paused_for(ORIGIN) == 0.0
 
 
+@pytest.mark.integration
 def test_listener_learns_a_pause_announced_before_it_listened(
     redis_stores: Callable[..., RedisStore],
 ) -> None:
@@ -370,8 +394,10 @@ def test_listener_learns_a_pause_announced_before_it_listened(
     late = redis_stores()
     late.paused_for(ORIGIN)
     eventually(lambda: late.paused_for(ORIGIN) > 1.0, within=0.3)
+    assert late.paused_for(ORIGIN) <= 2.0  # what was announced, not more
 
 
+@pytest.mark.integration
 def test_listener_follows_the_client_it_was_given(
     redis_server: RedisServer, prefix: str, raw: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -383,7 +409,7 @@ def test_listener_follows_the_client_it_was_given(
     announcer = RedisStore(redis_server.url, prefix=prefix)
     try:
         store.paused_for(ORIGIN)
-        time.sleep(0.1)
+        eventually(subscribed(raw, prefix), within=2.0)  # listening, through the given client
         announcer.pause(ORIGIN, 2.0)
         eventually(lambda: store.paused_for(ORIGIN) > 0, within=0.5)
         store.put("k", b"v", None)
@@ -402,6 +428,7 @@ def closed_port() -> int:
     return free_port()  # nothing listens there
 
 
+@pytest.mark.integration
 def test_redis_down_answers_locally_and_warns_once(
     caplog: pytest.LogCaptureFixture, prefix: str
 ) -> None:
@@ -431,6 +458,7 @@ def test_redis_down_answers_locally_and_warns_once(
     assert "unavailable" in warnings[0].getMessage()
 
 
+@pytest.mark.integration
 @pytest.mark.anyio
 async def test_redis_down_async_twins(caplog: pytest.LogCaptureFixture, prefix: str) -> None:
     caplog.set_level(logging.WARNING, logger="httpx_remedy")
@@ -450,6 +478,7 @@ async def test_redis_down_async_twins(caplog: pytest.LogCaptureFixture, prefix: 
     assert len(remedy_warnings(caplog, address)) == 1
 
 
+@pytest.mark.integration
 def test_redis_password_stays_out_of_logs_and_repr(
     caplog: pytest.LogCaptureFixture, prefix: str
 ) -> None:
@@ -503,6 +532,7 @@ def black_hole() -> Iterator[BlackHole]:
     hole.close()
 
 
+@pytest.mark.integration
 def test_unresponsive_redis_times_out_and_answers_locally(
     black_hole: BlackHole, caplog: pytest.LogCaptureFixture, prefix: str
 ) -> None:
@@ -519,13 +549,14 @@ def test_unresponsive_redis_times_out_and_answers_locally(
     assert len(remedy_warnings(caplog, f"127.0.0.1:{black_hole.port}")) == 1
 
 
+@pytest.mark.integration
 def test_close_stops_the_listener_even_when_redis_hangs(black_hole: BlackHole, prefix: str) -> None:
     """``close()`` "stops listening for pauses": the listener thread must end, even when Redis
     accepted the connection and then never answered (a network partition). Its client has no
     read timeout, so it blocks forever in the subscribe handshake."""
     store = RedisStore(f"redis://127.0.0.1:{black_hole.port}/0", prefix=prefix, timeout=0.1)
     store.paused_for(ORIGIN)  # starts the listener
-    time.sleep(0.3)
+    time.sleep(0.3)  # long enough for the listener to be stuck in the handshake
     store.close()
     listener = store._listener
     assert listener is not None
@@ -533,6 +564,7 @@ def test_close_stops_the_listener_even_when_redis_hangs(black_hole: BlackHole, p
     assert not listener.is_alive(), "the pause listener is stuck on a Redis that never answers"
 
 
+@pytest.mark.integration
 def test_redis_comes_back(
     caplog: pytest.LogCaptureFixture, prefix: str, redis_server: RedisServer
 ) -> None:

@@ -4,14 +4,13 @@ about are bounded, and an idle process sends Redis nothing.
 One answer with ``Retry-After: 31536000`` must not stop a fleet for a year: the announcing side
 caps a pause at its policy's ``max_retry_after``, and every store caps what it writes, hears and
 reads back at ``max_pause``. Against a real ``redis-server`` of this module's own, so that the
-commands Redis counts are this module's alone.
+commands Redis counts are this module's alone (those tests are in the ``integration`` group).
 """
 
 from __future__ import annotations
 
 import math
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,29 +21,12 @@ import redis
 import httpx_remedy as remedy
 from httpx_remedy import MemoryStore, RedisStore, Store
 from httpx_remedy._policy import RetryBudget
-from tests.conftest import FakeClock, on_clock
 
-from .fleet_worker import RedisServer, redis_for_tests
+from .fleet_worker import RedisServer
+from .helpers import SYNC, FakeClock, Mode
 
 ORIGIN = "https://api.example.com"
 YEAR = 31_536_000
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    yield from redis_for_tests()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"test-{uuid.uuid4().hex[:12]}:"
-
-
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -92,10 +74,18 @@ def test_a_pause_of_nothing_is_no_pause(seconds: float) -> None:
     assert store.paused_for(ORIGIN) == 0.0
 
 
-@pytest.mark.parametrize("value", [-1, math.inf, math.nan, "300", True])
-def test_max_pause_is_checked(value: Any, redis_server: RedisServer) -> None:
+BAD_MAX_PAUSES = [-1, math.inf, math.nan, "300", True]
+
+
+@pytest.mark.parametrize("value", BAD_MAX_PAUSES)
+def test_max_pause_is_checked(value: Any) -> None:
     with pytest.raises(ValueError, match="max_pause"):
         MemoryStore(max_pause=value)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("value", BAD_MAX_PAUSES)
+def test_redis_max_pause_is_checked(value: Any, redis_server: RedisServer) -> None:
     with pytest.raises(ValueError, match="max_pause"):
         RedisStore(redis_server.url, max_pause=value)
 
@@ -112,6 +102,7 @@ def test_max_pause_is_checked(value: Any, redis_server: RedisServer) -> None:
         ("max_origins", True),
     ],
 )
+@pytest.mark.integration
 def test_polling_knobs_are_checked(name: str, value: Any, redis_server: RedisServer) -> None:
     with pytest.raises(ValueError, match=name):
         RedisStore(redis_server.url, **{name: value})
@@ -124,15 +115,17 @@ def test_max_pause_zero_turns_shared_pauses_off() -> None:
 
 
 def test_many_pauses_heard_are_pruned_once_expired() -> None:
-    store = MemoryStore()
+    clock = FakeClock()
+    store = MemoryStore(clock=clock.monotonic)
     for i in range(2000):
         store.pause(f"https://h{i}.example.com", 0.001)
-    time.sleep(0.01)
+    clock.advance(0.01)
     store.pause(ORIGIN, 10)
     assert len(store._pauses) < 1100
     assert store.paused_for(ORIGIN) > 9
 
 
+@pytest.mark.integration
 def test_redis_store_caps_what_it_writes(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis, prefix: str
 ) -> None:
@@ -142,6 +135,7 @@ def test_redis_store_caps_what_it_writes(
     assert 295 < store.paused_for(ORIGIN) <= 300
 
 
+@pytest.mark.integration
 def test_redis_store_caps_what_it_hears(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis, prefix: str
 ) -> None:
@@ -154,6 +148,7 @@ def test_redis_store_caps_what_it_hears(
     assert 25 < store.paused_for(ORIGIN) <= 30
 
 
+@pytest.mark.integration
 def test_redis_store_caps_a_stale_key_it_reads_and_cuts_it(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis, prefix: str
 ) -> None:
@@ -168,6 +163,7 @@ def test_redis_store_caps_a_stale_key_it_reads_and_cuts_it(
     assert 25_000 < raw.pttl(key) <= 30_000
 
 
+@pytest.mark.integration
 def test_redis_store_replaces_a_stale_key_when_it_announces(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis, prefix: str
 ) -> None:
@@ -184,42 +180,31 @@ def always_429(request: httpx.Request) -> httpx.Response:
     return httpx.Response(429, headers={"Retry-After": str(YEAR)})
 
 
-def announced(store: Store, clock: FakeClock, retry: remedy.Retry | None, is_async: bool) -> Any:
-    kind = remedy.AsyncRemedyTransport if is_async else remedy.RemedyTransport
-    transport = on_clock(kind(httpx.MockTransport(always_429), retry=retry, store=store), clock)
-    return (httpx.AsyncClient if is_async else httpx.Client)(transport=transport)
+def announced(store: Store, clock: FakeClock, retry: remedy.Retry | None, mode: Mode) -> Any:
+    return mode.client(always_429, clock, retry=retry, store=store)
 
 
-def test_a_pause_is_announced_for_no_longer_than_max_retry_after(clock: FakeClock) -> None:
+def test_a_pause_is_announced_for_no_longer_than_max_retry_after(
+    mode: Mode, clock: FakeClock
+) -> None:
     store = MemoryStore()
     retry = remedy.Retry(budget=RetryBudget(), max_retry_after=60)
-    with announced(store, clock, retry, False) as client, pytest.raises(remedy.TooManyRequests):
+    with announced(store, clock, retry, mode) as client, pytest.raises(remedy.TooManyRequests):
         client.get(ORIGIN + "/items")
     assert 59 < store.paused_for(ORIGIN) <= 60
     other = MemoryStore()
-    with announced(other, clock, None, False) as client, pytest.raises(remedy.TooManyRequests):
+    with announced(other, clock, None, mode) as client, pytest.raises(remedy.TooManyRequests):
         client.get(ORIGIN + "/items")
     assert 299 < other.paused_for(ORIGIN) <= 300  # no policy: the store's cap
 
 
-@pytest.mark.anyio
-async def test_a_pause_is_announced_for_no_longer_than_max_retry_after_async(
-    clock: FakeClock,
-) -> None:
-    store = MemoryStore()
-    retry = remedy.Retry(budget=RetryBudget(), max_retry_after=60)
-    async with announced(store, clock, retry, True) as client:
-        with pytest.raises(remedy.TooManyRequests):
-            await client.get(ORIGIN + "/items")
-    assert 59 < store.paused_for(ORIGIN) <= 60
-
-
+@pytest.mark.integration
 def test_a_year_long_retry_after_pauses_the_fleet_for_max_retry_after_in_redis(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis, prefix: str, clock: FakeClock
 ) -> None:
     store = redis_stores()
     retry = remedy.Retry(budget=RetryBudget(), max_retry_after=60)
-    with announced(store, clock, retry, False) as client, pytest.raises(remedy.TooManyRequests):
+    with announced(store, clock, retry, SYNC) as client, pytest.raises(remedy.TooManyRequests):
         client.get(ORIGIN + "/items")
     assert 55_000 < raw.pttl(prefix + "pause:" + ORIGIN) <= 60_000
 
@@ -227,6 +212,7 @@ def test_a_year_long_retry_after_pauses_the_fleet_for_max_retry_after_in_redis(
 # -- the origins a RedisStore asks about: bounded, and forgotten when idle -----------------
 
 
+@pytest.mark.integration
 def test_origins_in_use_are_bounded_and_forgotten(redis_server: RedisServer) -> None:
     """Which origins the listener asks about, on an injected clock (no Redis involved)."""
     store = RedisStore(redis_server.url, forget_after=60, max_origins=3)
@@ -248,6 +234,7 @@ def test_origins_in_use_are_bounded_and_forgotten(redis_server: RedisServer) -> 
         store.close()
 
 
+@pytest.mark.integration
 def test_an_idle_process_sends_redis_nothing(
     redis_stores: Callable[..., RedisStore], raw: redis.Redis
 ) -> None:
@@ -285,7 +272,7 @@ def test_an_idle_process_sends_redis_nothing(
 
     raw.config_resetstat()
     polls = len(sizes)
-    time.sleep(0.3)
+    time.sleep(0.3)  # some polls of the listener thread, which runs on the wall clock
     busy, polls = calls(), len(sizes) - polls
     assert set(sizes) == {store.max_origins} == {256}
     assert polls >= 2

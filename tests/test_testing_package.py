@@ -13,7 +13,7 @@ import pytest
 import httpx_remedy as remedy
 from httpx_remedy import testing
 
-from .conftest import FakeClock
+from .helpers import FakeClock, Mode
 
 
 def modules_after(code: str) -> set[str]:
@@ -26,6 +26,7 @@ def modules_after(code: str) -> set[str]:
     return set(result.stdout.split())
 
 
+@pytest.mark.integration  # starts three interpreters
 def test_importing_the_testing_helpers_loads_no_server() -> None:
     """Neither the OAuth server, nor authlib's server parts it uses, nor Flask/Werkzeug: the
     testing package costs what the library costs, plus itself."""
@@ -89,31 +90,20 @@ def busy_then_ok() -> httpx.MockTransport:
     return httpx.MockTransport(lambda request: next(answers))
 
 
-def test_use_clock_puts_a_transport_on_your_clock(clock: FakeClock) -> None:
-    transport = remedy.RemedyTransport(busy_then_ok(), retry=remedy.Retry(budget=None))
+def test_use_clock_puts_a_transport_on_your_clock(mode: Mode, clock: FakeClock) -> None:
+    transport = mode.transport(busy_then_ok(), retry=remedy.Retry(budget=None))
+    sleep = clock.asleep if mode.is_async else clock.sleep
     assert (
-        testing.use_clock(transport, monotonic=clock.monotonic, wall=clock.time, sleep=clock.sleep)
+        testing.use_clock(transport, monotonic=clock.monotonic, wall=clock.time, sleep=sleep)
         is transport
     )
     seen: list[remedy.Attempt] = []
     hook = remedy.Retry(budget=None, on_retry=seen.append)
-    with httpx.Client(transport=transport) as client:
+    with mode.wrap(transport) as client:
         response = client.get("https://api.example.com/", extensions={"remedy.retry": hook})
     assert response.status_code == 200
     assert clock.sleeps == [7.0]  # waited on the fake clock, not slept
     assert seen[0].elapsed == 0.0  # timed on the fake clock
-
-
-@pytest.mark.anyio
-async def test_use_clock_puts_an_async_transport_on_your_clock(clock: FakeClock) -> None:
-    transport = testing.use_clock(
-        remedy.AsyncRemedyTransport(busy_then_ok(), retry=remedy.Retry(budget=None)),
-        monotonic=clock.monotonic,
-        sleep=clock.asleep,
-    )
-    async with httpx.AsyncClient(transport=transport) as client:
-        assert (await client.get("https://api.example.com/")).status_code == 200
-    assert clock.sleeps == [7.0]
 
 
 def test_use_clock_leaves_out_what_it_is_not_given(clock: FakeClock) -> None:

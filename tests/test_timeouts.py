@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 import tenacity
@@ -30,7 +27,7 @@ from httpx_remedy._first_send import Start
 from httpx_remedy._settings import Auth, Settings
 from httpx_remedy._token_flow import TOKEN_TIMEOUT, first_token
 
-from .conftest import FakeClock, on_clock
+from .helpers import Client, FakeClock, Mode, on_clock
 from .rawserver import RawServer, stall
 
 API = "https://api.example.test/items"
@@ -81,28 +78,6 @@ def creds(url: str = TOKEN_URL, **options: Any) -> ClientCredentials:
     return ClientCredentials(url, "app", SECRET, **options)
 
 
-def sync_on(
-    handler: Callable[[httpx.Request], httpx.Response],
-    clock: FakeClock,
-    timeout: Any = 5.0,
-    **options: Any,
-) -> httpx.Client:
-    options.setdefault("retry", Retry(budget=RetryBudget()))
-    transport = remedy.RemedyTransport(httpx.MockTransport(handler), **options)
-    return httpx.Client(transport=on_clock(transport, clock), timeout=timeout)
-
-
-def async_on(
-    handler: Callable[[httpx.Request], httpx.Response],
-    clock: FakeClock,
-    timeout: Any = 5.0,
-    **options: Any,
-) -> httpx.AsyncClient:
-    options.setdefault("retry", Retry(budget=RetryBudget()))
-    transport = remedy.AsyncRemedyTransport(httpx.MockTransport(handler), **options)
-    return httpx.AsyncClient(transport=on_clock(transport, clock), timeout=timeout)
-
-
 # --------------------------------------------------------------------------------------------
 # The default policy leaves the user's timeouts alone
 # --------------------------------------------------------------------------------------------
@@ -117,80 +92,63 @@ LONG_IDS = ["none", "300s", "long-read"]
 
 @pytest.mark.parametrize(("timeout", "sent"), LONG, ids=LONG_IDS)
 def test_a_long_poll_goes_out_with_the_clients_own_timeouts(
-    clock: FakeClock, timeout: Any, sent: dict[str, float | None]
+    mode: Mode, clock: FakeClock, timeout: Any, sent: dict[str, float | None]
 ) -> None:
     origin = Origin()
-    with sync_on(origin, clock, timeout, retry=Retry()) as client:
+    with mode.client(origin, clock, timeout=timeout, retry=Retry()) as client:
         assert client.get(API).status_code == 200
     assert origin.api_timeouts == [sent]
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize(("timeout", "sent"), LONG, ids=LONG_IDS)
-async def test_a_long_poll_goes_out_with_the_clients_own_timeouts_async(
-    clock: FakeClock, timeout: Any, sent: dict[str, float | None]
+@pytest.mark.parametrize("timeout", [300, None])
+def test_the_default_deadline_bounds_waits_and_retries_not_attempts(
+    mode: Mode, clock: FakeClock, timeout: float | None
 ) -> None:
-    origin = Origin()
-    async with async_on(origin, clock, timeout, retry=Retry()) as c:
-        assert (await c.get(API)).status_code == 200
-    assert origin.api_timeouts == [sent]
-
-
-def test_the_default_deadline_bounds_waits_and_retries_not_attempts(clock: FakeClock) -> None:
     """Retries keep the user's timeouts too; the default 120 s stops the waiting."""
     origin = Origin(api=[(503, {"Retry-After": "50"})])
     policy = Retry(max_attempts=10, budget=RetryBudget())
     with (
-        sync_on(origin, clock, 300, retry=policy) as client,
+        mode.client(origin, clock, timeout=timeout, retry=policy) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(API)
     assert clock.sleeps == [50, 50]  # a third wait would end at 150 s
     assert "deadline (120s" in (info.value.attempts[-1].note or "")
-    assert origin.api_timeouts == [every(300)] * 3
-
-
-@pytest.mark.anyio
-async def test_the_default_deadline_bounds_waits_and_retries_not_attempts_async(
-    clock: FakeClock,
-) -> None:
-    origin = Origin(api=[(503, {"Retry-After": "50"})])
-    policy = Retry(max_attempts=10, budget=RetryBudget())
-    async with async_on(origin, clock, None, retry=policy) as client:
-        with pytest.raises(remedy.ServiceUnavailable):
-            await client.get(API)
-    assert clock.sleeps == [50, 50]
-    assert origin.api_timeouts == [every(None)] * 3
+    assert origin.api_timeouts == [every(timeout)] * 3
 
 
 def test_a_deadline_the_user_sets_shrinks_every_attempt_the_first_included(
+    mode: Mode,
     clock: FakeClock,
 ) -> None:
     origin = Origin(api=[(503, {"Retry-After": "50"}), 200])
-    with sync_on(origin, clock, None, retry=Retry(deadline=120, budget=RetryBudget())) as client:
+    with mode.client(
+        origin, clock, timeout=None, retry=Retry(deadline=120, budget=RetryBudget())
+    ) as client:
         assert client.get(API).status_code == 200
     assert origin.api_timeouts == [every(120), every(70)]
 
 
 def test_a_shared_pause_does_not_shrink_the_default_policys_first_attempt(
+    mode: Mode,
     clock: FakeClock,
 ) -> None:
     store = MemoryStore()
     store.pause("https://api.example.test", 30)
     origin = Origin()
-    with sync_on(origin, clock, 300, store=store) as client:
+    with mode.client(origin, clock, timeout=300, store=store) as client:
         assert client.get(API).status_code == 200
     assert len(clock.sleeps) == 1
     assert 29 < clock.sleeps[0] <= 30
     assert origin.api_timeouts == [every(300)]
 
 
-def test_a_shared_pause_comes_out_of_a_deadline_the_user_sets(clock: FakeClock) -> None:
+def test_a_shared_pause_comes_out_of_a_deadline_the_user_sets(mode: Mode, clock: FakeClock) -> None:
     store = MemoryStore()
     store.pause("https://api.example.test", 5)
     origin = Origin()
     policy = Retry(deadline=30, budget=RetryBudget())
-    with sync_on(origin, clock, None, store=store, retry=policy) as client:
+    with mode.client(origin, clock, timeout=None, store=store, retry=policy) as client:
         assert client.get(API).status_code == 200
     (slept,) = clock.sleeps
     assert origin.api_timeouts == [every(pytest.approx(30 - slept))]
@@ -230,29 +188,18 @@ TOKEN_IDS = ["2s", "none", "no-read", "300s"]
 
 @pytest.mark.parametrize(("timeout", "sent"), TOKEN_TIMEOUTS, ids=TOKEN_IDS)
 def test_the_token_request_carries_the_clients_timeouts(
-    clock: FakeClock, timeout: Any, sent: dict[str, float]
+    mode: Mode, clock: FakeClock, timeout: Any, sent: dict[str, float]
 ) -> None:
     origin = Origin(api=[200, (401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}), 200])
-    with sync_on(origin, clock, timeout, credentials=creds()) as client:
+    with mode.client(origin, clock, timeout=timeout, credentials=creds()) as client:
         assert client.get(API).status_code == 200  # the first token
         assert client.get(API).status_code == 200  # a refresh after invalid_token
     assert origin.token_timeouts == [sent, sent]
     assert TOKEN_TIMEOUT == 30.0
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize(("timeout", "sent"), TOKEN_TIMEOUTS, ids=TOKEN_IDS)
-async def test_the_token_request_carries_the_clients_timeouts_async(
-    clock: FakeClock, timeout: Any, sent: dict[str, float]
-) -> None:
-    origin = Origin(api=[200, (401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}), 200])
-    async with async_on(origin, clock, timeout, credentials=creds()) as client:
-        assert (await client.get(API)).status_code == 200
-        assert (await client.get(API)).status_code == 200
-    assert origin.token_timeouts == [sent, sent]
-
-
 def test_a_deadline_the_user_sets_shrinks_the_token_request_to_the_time_left(
+    mode: Mode,
     clock: FakeClock,
 ) -> None:
     """A 503 costs 4 s of a 10 s deadline; the refresh after the next 401 gets the 6 s left,
@@ -264,7 +211,7 @@ def test_a_deadline_the_user_sets_shrinks_the_token_request_to_the_time_left(
     )
     policy = Retry(deadline=10, budget=RetryBudget())
     with (
-        sync_on(origin, clock, 30, credentials=creds(), retry=policy) as client,
+        mode.client(origin, clock, timeout=30, credentials=creds(), retry=policy) as client,
         pytest.raises(remedy.ServiceUnavailable) as info,
     ):
         client.get(API)
@@ -274,29 +221,13 @@ def test_a_deadline_the_user_sets_shrinks_the_token_request_to_the_time_left(
     assert info.value.request.url == TOKEN_URL
 
 
-@pytest.mark.anyio
-async def test_a_deadline_the_user_sets_shrinks_the_token_request_async(
-    clock: FakeClock,
-) -> None:
-    challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-    origin = Origin(
-        api=[(503, {"Retry-After": "4"}), (401, challenge), 200],
-        token=[200, (503, {"Retry-After": "7"})],
-    )
-    policy = Retry(deadline=10, budget=RetryBudget())
-    async with async_on(origin, clock, 30, credentials=creds(), retry=policy) as client:
-        with pytest.raises(remedy.ServiceUnavailable):
-            await client.get(API)
-    assert origin.token_timeouts == [every(10), every(6)]
-    assert clock.sleeps == [4]
-
-
 def test_the_default_deadline_leaves_the_token_request_the_clients_timeouts(
+    mode: Mode,
     clock: FakeClock,
 ) -> None:
     challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     origin = Origin(api=[(503, {"Retry-After": "50"}), (401, challenge), 200])
-    with sync_on(origin, clock, None, credentials=creds()) as client:
+    with mode.client(origin, clock, timeout=None, credentials=creds()) as client:
         assert client.get(API).status_code == 200
     assert origin.token_timeouts == [every(TOKEN_TIMEOUT)] * 2
 
@@ -305,11 +236,13 @@ def test_the_default_deadline_leaves_the_token_request_the_clients_timeouts(
     "transport_retry", [None, Retry(deadline=None)], ids=["off", "no-deadline"]
 )
 def test_a_per_request_deadline_bounds_the_token_request(
-    clock: FakeClock, transport_retry: Retry | None
+    mode: Mode, clock: FakeClock, transport_retry: Retry | None
 ) -> None:
     """The deadline of the request that needs the token counts, whatever the transport's."""
     origin = Origin()
-    with sync_on(origin, clock, 30, credentials=creds(), retry=transport_retry) as client:
+    with mode.client(
+        origin, clock, timeout=30, credentials=creds(), retry=transport_retry
+    ) as client:
         response = client.get(API, extensions={"remedy.retry": Retry(deadline=5)})
         assert response.status_code == 200
     assert origin.token_timeouts == [every(5)]
@@ -363,53 +296,47 @@ def test_the_core_decides_how_long_a_request_waits_for_the_lock(
 # --------------------------------------------------------------------------------------------
 
 
-def test_a_request_waiting_for_the_lock_gives_up_when_its_time_is_up(clock: FakeClock) -> None:
-    """Another request holds the refresh lock (for 1 s here; for ever with a stalled token
-    endpoint): a request with 0.3 s timeouts raises after 0.3 s, sending nothing."""
-    source = creds()
+@pytest.mark.integration  # waits 0.3 s on the wall clock: a lock's timeout
+def test_a_request_waiting_for_the_lock_gives_up_when_its_time_is_up(
+    mode: Mode, clock: FakeClock
+) -> None:
+    """Another request holds the refresh lock (for ever, with a stalled token endpoint): a
+    request with 0.3 s timeouts raises after 0.3 s, sending nothing, and leaves the lock as it
+    found it."""
     origin = Origin()
-    lock = source.manager.sync_lock
-    lock.acquire()
-    releaser = threading.Timer(1.0, lock.release)
-    releaser.start()
-    try:
-        with sync_on(origin, clock, 0.3, credentials=source) as client:
-            began = time.monotonic()
-            with pytest.raises(TokenWaitTimeout) as info:
-                client.get(API)
-            waited = time.monotonic() - began
-    finally:
-        releaser.join()
-    assert 0.25 < waited < 1.5
-    error = info.value
-    assert isinstance(error, TimeoutError)
-    assert isinstance(error, remedy.RemedyError)
-    assert error.cap == "its longest timeout (0.3s)"
-    assert error.holder == "another request in this process"
-    assert error.attempts == ()
-    assert "gave up after 0.3s waiting for the access token" in str(error)
-    assert origin.token_timeouts == []
-    assert origin.api_timeouts == []
-    assert SECRET not in str(error)
+    with mode.client(origin, clock, timeout=0.3, credentials=creds()) as client:
+        began = time.monotonic()
+        with mode.holding_token_lock(client.transport), pytest.raises(TokenWaitTimeout) as info:
+            client.get(API)
+        waited = time.monotonic() - began
+        error = info.value
+        assert 0.25 < waited < 1.5
+        assert isinstance(error, TimeoutError)
+        assert isinstance(error, remedy.RemedyError)
+        assert error.cap == "its longest timeout (0.3s)"
+        assert error.holder == "another request in this process"
+        assert error.attempts == ()
+        assert "gave up after 0.3s waiting for the access token" in str(error)
+        assert origin.token_timeouts == []
+        assert origin.api_timeouts == []
+        assert SECRET not in str(error)
+        # The lock was left as it was found: the next request fetches at once.
+        assert client.get(API).status_code == 200
+    assert len(origin.token_timeouts) == 1
 
 
-def test_a_refresh_waiting_for_the_lock_gives_up_with_its_attempts(clock: FakeClock) -> None:
+@pytest.mark.integration  # waits 0.3 s on the wall clock: a lock's timeout
+def test_a_refresh_waiting_for_the_lock_gives_up_with_its_attempts(
+    mode: Mode, clock: FakeClock
+) -> None:
     challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     origin = Origin(api=[200, (401, challenge), 200])
-    source = creds()
-    with sync_on(origin, clock, 5, credentials=source, retry=Retry(deadline=0.3)) as client:
+    with mode.client(origin, clock, credentials=creds(), retry=Retry(deadline=0.3)) as client:
         assert client.get(API).status_code == 200
-        lock = source.manager.sync_lock
-        lock.acquire()
-        releaser = threading.Timer(1.0, lock.release)
-        releaser.start()
-        try:
-            began = time.monotonic()
-            with pytest.raises(TokenWaitTimeout) as info:
-                client.get(API)
-            waited = time.monotonic() - began
-        finally:
-            releaser.join()
+        began = time.monotonic()
+        with mode.holding_token_lock(client.transport), pytest.raises(TokenWaitTimeout) as info:
+            client.get(API)
+        waited = time.monotonic() - began
     assert 0.25 < waited < 1.5
     error = info.value
     assert error.cap == "its deadline (0.3s)"
@@ -420,40 +347,6 @@ def test_a_refresh_waiting_for_the_lock_gives_up_with_its_attempts(clock: FakeCl
     assert "its deadline (0.3s) ran out" in (error.attempts[0].note or "")
     assert remedy.attempts_of(error) == error.attempts
     assert len(origin.token_timeouts) == 1
-
-
-@pytest.mark.anyio
-async def test_a_request_waiting_for_the_lock_gives_up_when_its_time_is_up_async(
-    clock: FakeClock,
-) -> None:
-    source = creds()
-    origin = Origin()
-    async with async_on(origin, clock, 0.3, credentials=source) as client:
-        lock = source.manager.async_lock()
-        await lock.acquire()
-        outcome: list[BaseException | float] = []
-
-        async def caller() -> None:
-            began = time.monotonic()
-            try:
-                await client.get(API)
-            except TokenWaitTimeout as error:
-                outcome.append(error)
-            outcome.append(time.monotonic() - began)
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(caller)
-            await anyio.sleep(1.0)
-            lock.release()
-    error, waited = outcome
-    assert isinstance(error, TokenWaitTimeout)
-    assert isinstance(waited, float)
-    assert 0.25 < waited < 1.5
-    assert error.cap == "its longest timeout (0.3s)"
-    assert origin.token_timeouts == []
-    # The lock was left as it was found: the next request fetches at once.
-    async with async_on(origin, clock, 0.3, credentials=source) as client:
-        assert (await client.get(API)).status_code == 200
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,7 +360,7 @@ async def test_a_request_waiting_for_the_lock_gives_up_when_its_time_is_up_async
     ids=["timeout", "deadline"],
 )
 def test_waiting_for_another_process_stops_when_the_requests_time_is_up(
-    clock: FakeClock, timeout: float, retry: Retry, gives_up: float, cap: str
+    mode: Mode, clock: FakeClock, timeout: float, retry: Retry, gives_up: float, cap: str
 ) -> None:
     """Another process holds the store's refresh lock and never writes a token: this one gives
     up at its own limit instead of waiting three lock lifetimes (30 s) and fetching."""
@@ -476,7 +369,7 @@ def test_waiting_for_another_process_stops_when_the_requests_time_is_up(
     assert store.lock("lock:" + source.shared_key) is not None  # the other process
     origin = Origin()
     with (
-        sync_on(origin, clock, timeout, credentials=source, retry=retry) as client,
+        mode.client(origin, clock, timeout=timeout, credentials=source, retry=retry) as client,
         pytest.raises(TokenWaitTimeout) as info,
     ):
         client.get(API)
@@ -484,22 +377,6 @@ def test_waiting_for_another_process_stops_when_the_requests_time_is_up(
     assert info.value.cap == cap
     assert info.value.holder == "another process (through the shared store)"
     assert info.value.waited == pytest.approx(gives_up)
-    assert origin.token_timeouts == []
-
-
-@pytest.mark.anyio
-async def test_waiting_for_another_process_stops_when_the_requests_time_is_up_async(
-    clock: FakeClock,
-) -> None:
-    store = MemoryStore()
-    source = creds(store=store)
-    assert store.lock("lock:" + source.shared_key) is not None
-    origin = Origin()
-    async with async_on(origin, clock, 2, credentials=source) as client:
-        with pytest.raises(TokenWaitTimeout) as info:
-            await client.get(API)
-    assert sum(clock.sleeps) == pytest.approx(2)
-    assert info.value.holder == "another process (through the shared store)"
     assert origin.token_timeouts == []
 
 
@@ -512,18 +389,9 @@ CALLERS = 4
 WITHIN = 4.0
 
 
-def sync_stalled(server: RawServer, timeout: float, retry: Retry) -> httpx.Client:
+def stalled(mode: Mode, server: RawServer, timeout: float, retry: Retry) -> Client:
     source = ClientCredentials(server.url + "/token", "app", SECRET)
-    transport = remedy.RemedyTransport(httpx.HTTPTransport(), credentials=source, retry=retry)
-    return httpx.Client(transport=transport, timeout=timeout)
-
-
-def async_stalled(server: RawServer, timeout: float, retry: Retry) -> httpx.AsyncClient:
-    source = ClientCredentials(server.url + "/token", "app", SECRET)
-    transport = remedy.AsyncRemedyTransport(
-        httpx.AsyncHTTPTransport(), credentials=source, retry=retry
-    )
-    return httpx.AsyncClient(transport=transport, timeout=timeout)
+    return mode.client(mode.network(), timeout=timeout, credentials=source, retry=retry)
 
 
 def quick_retry() -> Retry:
@@ -531,7 +399,7 @@ def quick_retry() -> Retry:
     return Retry(budget=RetryBudget(), wait=tenacity.wait_random(0, 0.2))
 
 
-def check_outcomes(outcomes: list[tuple[BaseException | None, float]]) -> None:
+def check_outcomes(outcomes: list[tuple[object, float]]) -> None:
     """One caller fetched and met the token endpoint's silence; the others gave up waiting."""
     assert len(outcomes) == CALLERS, outcomes
     errors = [type(error) for error, _ in outcomes]
@@ -548,86 +416,22 @@ def check_outcomes(outcomes: list[tuple[BaseException | None, float]]) -> None:
             assert [a.action for a in remedy.attempts_of(error)] == ["retry", "retry", "raise"]
 
 
-def test_a_stalled_token_endpoint_fails_every_concurrent_caller_within_seconds() -> None:
-    outcomes: list[tuple[BaseException | None, float]] = []
-    with RawServer(stall) as server, sync_stalled(server, 0.5, quick_retry()) as client:
-        start = threading.Barrier(CALLERS)
-
-        def call() -> None:
-            start.wait()
-            began = time.monotonic()
-            try:
-                client.get(server.url + "/api")
-                outcomes.append((None, time.monotonic() - began))
-            except Exception as error:
-                outcomes.append((error, time.monotonic() - began))
-
-        threads = [threading.Thread(target=call, daemon=True) for _ in range(CALLERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=WITHIN + 2)
-        assert not any(t.is_alive() for t in threads), "a caller is still waiting"
+@pytest.mark.integration  # a real socket that never answers: seconds on the wall clock
+def test_a_stalled_token_endpoint_fails_every_concurrent_caller_within_seconds(
+    mode: Mode,
+) -> None:
+    with RawServer(stall) as server, stalled(mode, server, 0.5, quick_retry()) as client:
+        calls = [client.later("GET", server.url + "/api") for _ in range(CALLERS)]
+        outcomes = mode.at_once(calls, within=WITHIN + 2)
         assert all(r.target == "/token" for r in server.received)
     check_outcomes(outcomes)
 
 
-@pytest.mark.anyio
-async def test_a_stalled_token_endpoint_fails_every_concurrent_caller_within_seconds_async() -> (
-    None
-):
-    outcomes: list[tuple[BaseException | None, float]] = []
-    with RawServer(stall) as server:
-        async with async_stalled(server, 0.5, quick_retry()) as client:
-
-            async def call() -> None:
-                began = time.monotonic()
-                try:
-                    await client.get(server.url + "/api")
-                    outcomes.append((None, time.monotonic() - began))
-                except Exception as error:
-                    outcomes.append((error, time.monotonic() - began))
-
-            with anyio.move_on_after(WITHIN + 2) as guard:
-                async with anyio.create_task_group() as tasks:
-                    for _ in range(CALLERS):
-                        tasks.start_soon(call)
-            assert not guard.cancelled_caught, "a caller is still waiting"
-        assert all(r.target == "/token" for r in server.received)
-    check_outcomes(outcomes)
-
-
-def test_a_stalled_token_endpoint_is_bounded_by_a_deadline_the_user_sets() -> None:
+@pytest.mark.integration  # a real socket that never answers: seconds on the wall clock
+def test_a_stalled_token_endpoint_is_bounded_by_a_deadline_the_user_sets(mode: Mode) -> None:
     """Client timeouts of 30 s, a 0.5 s deadline: the token request gets the time left."""
-    with RawServer(stall) as server:
-        client = sync_stalled(server, 30, Retry(deadline=0.5, budget=RetryBudget()))
-        outcome: list[BaseException | float] = []
-
-        def call() -> None:
-            began = time.monotonic()
-            try:
-                client.get(server.url + "/api")
-            except Exception as error:
-                outcome.append(error)
-            outcome.append(time.monotonic() - began)
-
-        thread = threading.Thread(target=call, daemon=True)
-        thread.start()
-        thread.join(timeout=5)
-        assert not thread.is_alive(), "the token request ignored the deadline"
-        client.close()
-    error, took = outcome
+    retry = Retry(deadline=0.5, budget=RetryBudget())
+    with RawServer(stall) as server, stalled(mode, server, 30, retry) as client:
+        ((error, took),) = mode.at_once([client.later("GET", server.url + "/api")], within=5)
     assert isinstance(error, httpx.ReadTimeout)
-    assert isinstance(took, float)
     assert took < 1.5
-
-
-@pytest.mark.anyio
-async def test_a_stalled_token_endpoint_is_bounded_by_a_deadline_the_user_sets_async() -> None:
-    with RawServer(stall) as server:
-        async with async_stalled(server, 30, Retry(deadline=0.5, budget=RetryBudget())) as c:
-            began = time.monotonic()
-            with anyio.move_on_after(5) as guard, pytest.raises(httpx.ReadTimeout):
-                await c.get(server.url + "/api")
-            assert not guard.cancelled_caught, "the token request ignored the deadline"
-            assert time.monotonic() - began < 1.5

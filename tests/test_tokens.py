@@ -1,7 +1,10 @@
-"""The token lifecycle, fast: a scripted token endpoint and API behind ``httpx.MockTransport``.
+"""The token lifecycle, fast: a scripted token endpoint and API (``helpers.FakeAS``) behind
+``httpx.MockTransport``.
 
-Time only moves on the conftest ``FakeClock``. The same behaviours are exercised over real
-sockets against an authlib server in ``test_tokens_real.py``.
+Time only moves on the ``FakeClock``. A test that takes the ``mode`` fixture runs with the sync
+transport and the async one under asyncio and trio. The same behaviours are exercised over real
+sockets against an authlib server in ``test_tokens_real.py``; the token flows command by
+command, without a transport, in ``test_flow.py``.
 """
 
 from __future__ import annotations
@@ -15,10 +18,8 @@ import textwrap
 import threading
 import time
 import warnings
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 import anyio
 import httpx
@@ -35,125 +36,21 @@ from httpx_remedy import (
     TokenSource,
 )
 from httpx_remedy.testing import error_response, no_wait
-from tests.conftest import FakeClock, async_client, on_clock, sync_client
 
-AUTH_HOST = "auth.example.com"
-TOKEN_URL = f"https://{AUTH_HOST}/token"
-API = "https://api.example.com"
-SECRET = "s3cret-client-secret"
-
-
-def form(request: httpx.Request) -> dict[str, str]:
-    return dict(parse_qsl(request.content.decode()))
-
-
-def bearer(request: httpx.Request) -> str | None:
-    value = request.headers.get("authorization")
-    if value is None:
-        return None
-    assert value.startswith("Bearer "), value
-    return value[len("Bearer ") :]
-
-
-Script = httpx.Response | Callable[[httpx.Request], httpx.Response]
-
-
-class FakeAS:
-    """A token endpoint at ``auth.example.com``, an API at ``api.example.com``, and an echo
-    of the bearer token everywhere else.
-
-    Tokens are ``access-1``, ``access-2``... with the scope asked for (filtered by
-    ``grantable``); the API accepts the tokens in ``valid``, wants ``read`` on ``/items``,
-    ``admin`` on ``/admin``, and answers RFC 6750 challenges otherwise. ``token_script`` and
-    ``api_script`` queue answers that replace the next ones.
-    """
-
-    def __init__(
-        self,
-        *,
-        expires_in: int | None = 3600,
-        rotate: bool = True,
-        grantable: tuple[str, ...] = ("read", "write", "admin"),
-    ) -> None:
-        self.expires_in = expires_in
-        self.rotate = rotate
-        self.grantable = grantable
-        self.reject_new = False
-        self.lock = threading.Lock()
-        self.token_requests: list[httpx.Request] = []
-        self.api_requests: list[httpx.Request] = []
-        #: (path, bearer token) of each API request, as it was sent (the transport reuses the
-        #: request object for a replay, so the request's headers change afterwards)
-        self.calls: list[tuple[str, str | None]] = []
-        self.requests: list[httpx.Request] = []
-        self.token_script: deque[Script] = deque()
-        self.api_script: deque[Script] = deque()
-        self.valid: set[str] = set()
-        self.scopes: dict[str, str] = {}
-        self.issued: list[str] = []
-        self.bodies: list[bytes] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        with self.lock:
-            self.requests.append(request)
-        if request.url.host == AUTH_HOST:
-            return self.token(request)
-        return self.api(request)
-
-    def token(self, request: httpx.Request) -> httpx.Response:
-        params = form(request)
-        with self.lock:
-            self.token_requests.append(request)
-            answer = self.token_script.popleft() if self.token_script else None
-        if answer is not None:
-            return answer(request) if callable(answer) else answer
-        with self.lock:
-            n = len(self.issued) + 1
-            access = f"access-{n}"
-            self.issued.append(access)
-            wanted = params.get("scope", "read").split()
-            scope = " ".join(s for s in wanted if s in self.grantable)
-            self.scopes[access] = scope
-            if not self.reject_new:
-                self.valid.add(access)
-        body: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "scope": scope}
-        if self.expires_in is not None:
-            body["expires_in"] = self.expires_in
-        if params.get("grant_type") == "refresh_token" and self.rotate:
-            body["refresh_token"] = f"refresh-{n}"
-        return httpx.Response(200, json=body, headers={"Cache-Control": "no-store"})
-
-    def api(self, request: httpx.Request) -> httpx.Response:
-        with self.lock:
-            self.api_requests.append(request)
-            self.calls.append((request.url.path, bearer(request)))
-            self.bodies.append(request.read())
-            answer = self.api_script.popleft() if self.api_script else None
-        if answer is not None:
-            return answer(request) if callable(answer) else answer
-        token = bearer(request)
-        if request.url.host != "api.example.com" or request.url.port is not None:
-            return httpx.Response(200, json={"token": token})
-        if token is None or token not in self.valid:
-            return httpx.Response(**error_response("invalid_token"))
-        need = "admin" if request.url.path == "/admin" else "read"
-        if need not in self.scopes.get(token, "").split():
-            return httpx.Response(**error_response("insufficient_scope", scope=need))
-        return httpx.Response(200, json={"ok": True, "token": token})
-
-    def revoke_all(self) -> None:
-        with self.lock:
-            self.valid.clear()
-
-
-def cc(**options: Any) -> ClientCredentials:
-    options.setdefault("scope", "read")
-    return ClientCredentials(TOKEN_URL, "app", SECRET, **options)
-
-
-def actions(error: BaseException) -> list[str]:
-    return [a.action for a in remedy.attempts_of(error)]
-
+from .helpers import (
+    API,
+    SECRET,
+    TOKEN_URL,
+    FakeAS,
+    FakeClock,
+    Mode,
+    actions,
+    async_client,
+    bearer,
+    cc,
+    form,
+    sync_client,
+)
 
 # -- Token.from_response -----------------------------------------------------------------
 
@@ -267,25 +164,25 @@ def check_post_token_request(request: httpx.Request) -> None:
     }
 
 
-def test_client_secret_basic_token_request_and_bearer(clock: FakeClock) -> None:
+@pytest.mark.parametrize(
+    ("method", "check"),
+    [
+        ("client_secret_basic", check_basic_token_request),
+        ("client_secret_post", check_post_token_request),
+    ],
+)
+def test_client_credentials_token_request_and_bearer(
+    mode: Mode, clock: FakeClock, method: str, check: Callable[[httpx.Request], None]
+) -> None:
     fake = FakeAS()
-    with sync_client(fake, clock, credentials=cc()) as client:
+    with mode.client(fake, clock, credentials=cc(auth_method=method)) as client:
         assert client.get(API + "/items").json()["token"] == "access-1"
         assert client.get(API + "/items").status_code == 200
     token_request, *others = fake.token_requests
     assert others == []
-    check_basic_token_request(token_request)
+    check(token_request)
     assert [token for _, token in fake.calls] == ["access-1", "access-1"]
     assert fake.requests[0] is token_request  # fetched before the first API request
-
-
-def test_client_secret_post_token_request(clock: FakeClock) -> None:
-    fake = FakeAS()
-    creds = cc(auth_method="client_secret_post")
-    with sync_client(fake, clock, credentials=creds) as client:
-        assert client.get(API + "/items").status_code == 200
-    check_post_token_request(fake.token_requests[0])
-    assert bearer(fake.api_requests[0]) == "access-1"
 
 
 def test_no_scope_sends_no_scope_param(clock: FakeClock) -> None:
@@ -294,21 +191,6 @@ def test_no_scope_sends_no_scope_param(clock: FakeClock) -> None:
     with sync_client(fake, clock, credentials=creds) as client:
         client.get(API + "/items")
     assert form(fake.token_requests[0]) == {"grant_type": "client_credentials"}
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-async def test_client_credentials_async(clock: FakeClock, method: str) -> None:
-    fake = FakeAS()
-    async with async_client(fake, clock, credentials=cc(auth_method=method)) as client:
-        assert (await client.get(API + "/items")).json()["token"] == "access-1"
-        assert (await client.get(API + "/items")).status_code == 200
-    assert len(fake.token_requests) == 1
-    check = (
-        check_basic_token_request if method == "client_secret_basic" else (check_post_token_request)
-    )
-    check(fake.token_requests[0])
-    assert [token for _, token in fake.calls] == ["access-1", "access-1"]
 
 
 def test_credentials_are_validated() -> None:
@@ -347,8 +229,16 @@ def test_plain_http_token_url_is_refused(url: str) -> None:
     ],
 )
 def test_plain_http_to_loopback_is_allowed(url: str) -> None:
-    ClientCredentials(url, "app", SECRET)
-    remedy.RemedyTransport(credentials=cc(), origins=[url.rsplit("/", 1)[0]])
+    assert ClientCredentials(url, "app", SECRET).token_url == url
+    origin = url.rsplit("/", 1)[0]
+    transport = remedy.RemedyTransport(
+        httpx.MockTransport(lambda request: httpx.Response(200)),
+        credentials=DictSource(FakeAS()),
+        origins=[origin],
+    )
+    with httpx.Client(transport=transport) as client:
+        sent = client.get(origin + "/items").request
+    assert sent.headers["Authorization"] == "Bearer source-1"  # the token goes there
 
 
 def test_plain_http_origins_are_refused() -> None:
@@ -424,13 +314,13 @@ def pair(access: str = "access-0", refresh: str = "refresh-0", **extra: Any) -> 
     return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer", **extra}
 
 
-def test_refresh_token_rotation_is_kept_and_persisted(clock: FakeClock) -> None:
+def test_refresh_token_rotation_is_kept_and_persisted(mode: Mode, clock: FakeClock) -> None:
     fake = FakeAS()
     saved: list[dict[str, Any]] = []
     creds = RefreshToken(
         TOKEN_URL, "app", token=pair(), client_secret=SECRET, on_token=saved.append
     )
-    with sync_client(fake, clock, credentials=creds) as client:
+    with mode.client(fake, clock, credentials=creds) as client:
         assert client.get(API + "/items").json()["token"] == "access-1"  # access-0 refused
         fake.revoke_all()
         assert client.get(API + "/items").json()["token"] == "access-2"
@@ -557,21 +447,6 @@ def test_persisted_token_records_when_it_expires(clock: FakeClock) -> None:
     assert fake.calls[sent_before:] == [("/items", "access-2")]
 
 
-@pytest.mark.anyio
-async def test_refresh_token_async(clock: FakeClock) -> None:
-    fake = FakeAS()
-    saved: list[dict[str, Any]] = []
-    creds = RefreshToken(
-        TOKEN_URL, "app", token=pair(), client_secret=SECRET, on_token=saved.append
-    )
-    async with async_client(fake, clock, credentials=creds) as client:
-        assert (await client.get(API + "/items")).json()["token"] == "access-1"
-        fake.revoke_all()
-        assert (await client.get(API + "/items")).json()["token"] == "access-2"
-    assert [form(r)["refresh_token"] for r in fake.token_requests] == ["refresh-0", "refresh-1"]
-    assert [t["refresh_token"] for t in saved] == ["refresh-1", "refresh-2"]
-
-
 # -- TokenSource ----------------------------------------------------------------------------
 
 
@@ -611,16 +486,23 @@ def test_token_source_protocol() -> None:
     assert isinstance(DictSource(FakeAS()), TokenSource)
 
 
-def test_sync_token_source(clock: FakeClock) -> None:
+def test_sync_token_source(mode: Mode, clock: FakeClock) -> None:
+    """The sync transport calls it; the async one calls it in a worker thread, so that it
+    never blocks the event loop."""
     fake = FakeAS()
     source = DictSource(fake)
-    with sync_client(fake, clock, credentials=source) as client:
+    with mode.client(fake, clock, credentials=source) as client:
         assert client.get(API + "/items").json()["token"] == "source-1"
         assert client.get(API + "/items").json()["token"] == "source-1"
         fake.revoke_all()
         assert client.get(API + "/items").json()["token"] == "source-2"
+        caller = mode.run(threading.get_ident)  # the thread the client is called from
     assert source.calls == [None, None]
     assert fake.token_requests == []
+    if mode.is_async:
+        assert caller not in source.threads  # the event loop's thread
+    else:
+        assert source.threads == [caller, caller]
 
 
 def test_token_source_returning_a_token(clock: FakeClock) -> None:
@@ -666,18 +548,6 @@ def test_async_only_source_is_refused_by_the_sync_transport(clock: FakeClock) ->
 
 
 @pytest.mark.anyio
-async def test_sync_token_source_runs_in_a_worker_thread(clock: FakeClock) -> None:
-    fake = FakeAS()
-    source = DictSource(fake)
-    async with async_client(fake, clock, credentials=source) as client:
-        assert (await client.get(API + "/items")).json()["token"] == "source-1"
-        fake.revoke_all()
-        assert (await client.get(API + "/items")).json()["token"] == "source-2"
-    assert source.calls == [None, None]
-    assert threading.get_ident() not in source.threads  # never blocks the event loop
-
-
-@pytest.mark.anyio
 async def test_async_token_source(clock: FakeClock) -> None:
     fake = FakeAS()
     source = AsyncSource(fake)
@@ -700,9 +570,9 @@ def test_step_up_asks_a_token_source_for_the_scope(clock: FakeClock) -> None:
 # -- proactive refresh (fake clock) -------------------------------------------------------
 
 
-def test_proactive_refresh_before_expiry(clock: FakeClock) -> None:
+def test_proactive_refresh_before_expiry(mode: Mode, clock: FakeClock) -> None:
     fake = FakeAS(expires_in=3600)
-    with sync_client(fake, clock, credentials=cc()) as client:
+    with mode.client(fake, clock, credentials=cc()) as client:
         client.get(API + "/items")
         clock.now += 3600 - 60 - 30 - 1  # before the earliest refresh time
         assert client.get(API + "/items").json()["token"] == "access-1"
@@ -712,19 +582,6 @@ def test_proactive_refresh_before_expiry(clock: FakeClock) -> None:
     assert len(fake.token_requests) == 2
     assert fake.requests[-2] is fake.token_requests[-1]  # fetched before the API request
     assert [token for _, token in fake.calls] == ["access-1", "access-1", "access-2"]
-
-
-@pytest.mark.anyio
-async def test_proactive_refresh_before_expiry_async(clock: FakeClock) -> None:
-    fake = FakeAS(expires_in=3600)
-    async with async_client(fake, clock, credentials=cc()) as client:
-        await client.get(API + "/items")
-        clock.now += 3509
-        assert (await client.get(API + "/items")).json()["token"] == "access-1"
-        clock.now += 32
-        assert (await client.get(API + "/items")).json()["token"] == "access-2"
-    assert len(fake.token_requests) == 2
-    assert fake.requests[-2] is fake.token_requests[-1]
 
 
 def test_a_short_lived_token_is_refreshed_at_half_life(clock: FakeClock) -> None:
@@ -783,9 +640,9 @@ def test_failed_proactive_refresh_carries_on_with_the_current_token(
 # -- reactive refresh -----------------------------------------------------------------------
 
 
-def test_invalid_token_refreshes_once_and_replays(clock: FakeClock) -> None:
+def test_invalid_token_refreshes_once_and_replays(mode: Mode, clock: FakeClock) -> None:
     fake = FakeAS()
-    with sync_client(fake, clock, credentials=cc()) as client:
+    with mode.client(fake, clock, credentials=cc()) as client:
         client.get(API + "/items")
         fake.revoke_all()
         response = client.post(API + "/items", json={"n": 1})
@@ -794,17 +651,6 @@ def test_invalid_token_refreshes_once_and_replays(clock: FakeClock) -> None:
     assert [token for _, token in fake.calls] == ["access-1", "access-1", "access-2"]
     assert fake.bodies[1] == fake.bodies[2]  # the same body replayed
     assert json.loads(fake.bodies[2]) == {"n": 1}
-
-
-@pytest.mark.anyio
-async def test_invalid_token_refreshes_once_and_replays_async(clock: FakeClock) -> None:
-    fake = FakeAS()
-    async with async_client(fake, clock, credentials=cc()) as client:
-        await client.get(API + "/items")
-        fake.revoke_all()
-        assert (await client.get(API + "/items")).json()["token"] == "access-2"
-    assert len(fake.token_requests) == 2
-    assert [token for _, token in fake.calls] == ["access-1", "access-1", "access-2"]
 
 
 @pytest.mark.parametrize(
@@ -856,16 +702,21 @@ def test_a_401_to_a_request_the_transport_did_not_authorize_is_raised(clock: Fak
     assert len(fake.token_requests) == 1
 
 
-def test_replay_uses_a_token_refreshed_meanwhile_without_fetching(clock: FakeClock) -> None:
+def test_replay_uses_a_token_refreshed_meanwhile_without_fetching(
+    mode: Mode, clock: FakeClock
+) -> None:
     """Request A is rejected with access-1 after request B already replaced it: A replays
     with access-2 and asks the token endpoint nothing."""
     fake = FakeAS()
-    client = sync_client(fake, clock, credentials=cc())
+    client = mode.client(fake, clock, credentials=cc())
 
-    def slow(request: httpx.Request) -> httpx.Response:
-        fake.revoke_all()  # access-1 dies while A is in flight...
-        assert client.get(API + "/items").json()["token"] == "access-2"  # ...B refreshes
+    def rejected(b: httpx.Response) -> httpx.Response:
+        assert b.json()["token"] == "access-2"  # ...B refreshed
         return httpx.Response(**error_response("invalid_token"))
+
+    def slow(request: httpx.Request) -> Any:
+        fake.revoke_all()  # access-1 dies while A is in flight...
+        return mode.then(client.inside("GET", API + "/items"), rejected)
 
     with client:
         client.get(API + "/items")
@@ -881,39 +732,11 @@ def test_replay_uses_a_token_refreshed_meanwhile_without_fetching(clock: FakeClo
     ]
 
 
-@pytest.mark.anyio
-async def test_replay_uses_a_token_refreshed_meanwhile_without_fetching_async(
-    clock: FakeClock,
-) -> None:
-    fake = FakeAS()
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/slow" and bearer(request) == "access-1":
-            fake.calls.append((request.url.path, bearer(request)))
-            fake.revoke_all()  # access-1 dies while A is in flight, and B refreshes
-            assert (await client.get(API + "/items")).json()["token"] == "access-2"
-            return httpx.Response(**error_response("invalid_token"))
-        return fake(request)
-
-    client = async_client(handler, clock, credentials=cc())  # type: ignore[arg-type]
-    async with client:
-        await client.get(API + "/items")
-        assert (await client.get(API + "/slow")).json()["token"] == "access-2"
-    assert len(fake.token_requests) == 2
-    assert fake.calls == [
-        ("/items", "access-1"),
-        ("/slow", "access-1"),
-        ("/items", "access-1"),
-        ("/items", "access-2"),
-        ("/slow", "access-2"),
-    ]
-
-
 def test_a_token_minted_for_the_request_and_rejected_again_is_not_refreshed_again(
-    clock: FakeClock,
+    mode: Mode, clock: FakeClock
 ) -> None:
     fake = FakeAS()
-    with sync_client(fake, clock, credentials=cc()) as client:
+    with mode.client(fake, clock, credentials=cc()) as client:
         client.get(API + "/items")
         fake.revoke_all()
         fake.reject_new = True
@@ -922,19 +745,6 @@ def test_a_token_minted_for_the_request_and_rejected_again_is_not_refreshed_agai
     assert len(fake.token_requests) == 2  # exactly one refresh: no loop
     assert actions(caught.value) == ["refresh", "raise"]
     assert "not refreshing again" in str(caught.value)
-
-
-@pytest.mark.anyio
-async def test_no_refresh_loop_async(clock: FakeClock) -> None:
-    fake = FakeAS()
-    async with async_client(fake, clock, credentials=cc()) as client:
-        await client.get(API + "/items")
-        fake.revoke_all()
-        fake.reject_new = True
-        with pytest.raises(remedy.InvalidToken) as caught:
-            await client.get(API + "/items")
-    assert len(fake.token_requests) == 2
-    assert actions(caught.value) == ["refresh", "raise"]
 
 
 def test_refresh_without_retry_policy(clock: FakeClock) -> None:
@@ -971,61 +781,27 @@ class NetworkLike(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self.handler(self.copy(request, body))
 
 
-def network_like(fake: FakeAS, clock: FakeClock, *, is_async: bool = False) -> Any:
-    retry = remedy.Retry(budget=remedy.RetryBudget())
-    if is_async:
-        transport: Any = remedy.AsyncRemedyTransport(
-            NetworkLike(fake), credentials=cc(), retry=retry
-        )
-        return httpx.AsyncClient(transport=on_clock(transport, clock))
-    transport = remedy.RemedyTransport(NetworkLike(fake), credentials=cc(), retry=retry)
-    return httpx.Client(transport=on_clock(transport, clock))
-
-
 def test_a_replayable_body_is_replayed_through_a_network_like_transport(
-    clock: FakeClock,
+    mode: Mode, clock: FakeClock
 ) -> None:
     fake = FakeAS()
-    with network_like(fake, clock) as client:
+    with mode.client(NetworkLike(fake), clock, credentials=cc()) as client:
         client.get(API + "/items")
         fake.revoke_all()
         assert client.post(API + "/items", content=b"abc").json()["token"] == "access-2"
     assert fake.bodies[1:] == [b"abc", b"abc"]
 
 
-def test_a_one_shot_body_is_not_replayed(clock: FakeClock) -> None:
+def test_a_one_shot_body_is_not_replayed(mode: Mode, clock: FakeClock) -> None:
     fake = FakeAS()
-
-    def chunks() -> Iterator[bytes]:
-        yield b'{"n":'
-        yield b"1}"
-
-    with network_like(fake, clock) as client:
+    with mode.client(NetworkLike(fake), clock, credentials=cc()) as client:
         client.get(API + "/items")
         fake.revoke_all()
         with pytest.raises(remedy.InvalidToken) as caught:
-            client.post(API + "/items", content=chunks())
+            client.post(API + "/items", content=mode.one_shot(b'{"n":', b"1}"))
     assert not isinstance(caught.value, httpx.StreamConsumed)
     assert "one-shot" in str(caught.value)
     assert actions(caught.value) == ["raise"]
-    assert len(fake.api_requests) == 2
-    assert len(fake.token_requests) == 1
-
-
-@pytest.mark.anyio
-async def test_a_one_shot_body_is_not_replayed_async(clock: FakeClock) -> None:
-    fake = FakeAS()
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b'{"n":'
-        yield b"1}"
-
-    async with network_like(fake, clock, is_async=True) as client:
-        await client.get(API + "/items")
-        fake.revoke_all()
-        with pytest.raises(remedy.InvalidToken) as caught:
-            await client.post(API + "/items", content=chunks())
-    assert "one-shot" in str(caught.value)
     assert len(fake.api_requests) == 2
     assert len(fake.token_requests) == 1
 
@@ -1045,9 +821,9 @@ def test_insufficient_scope_is_raised_with_the_scope(clock: FakeClock) -> None:
     assert len(fake.token_requests) == 1  # no step-up unless asked for
 
 
-def test_step_up_asks_for_the_union_of_scopes_and_replays(clock: FakeClock) -> None:
+def test_step_up_asks_for_the_union_of_scopes_and_replays(mode: Mode, clock: FakeClock) -> None:
     fake = FakeAS()
-    with sync_client(fake, clock, credentials=cc(), step_up=True) as client:
+    with mode.client(fake, clock, credentials=cc(), step_up=True) as client:
         assert client.get(API + "/items").json()["token"] == "access-1"
         assert client.get(API + "/admin").json()["token"] == "access-2"
         assert client.get(API + "/items").json()["token"] == "access-2"
@@ -1058,15 +834,6 @@ def test_step_up_asks_for_the_union_of_scopes_and_replays(clock: FakeClock) -> N
         ("/admin", "access-2"),
         ("/items", "access-2"),
     ]
-
-
-@pytest.mark.anyio
-async def test_step_up_async(clock: FakeClock) -> None:
-    fake = FakeAS()
-    async with async_client(fake, clock, credentials=cc(), step_up=True) as client:
-        await client.get(API + "/items")
-        assert (await client.get(API + "/admin")).json()["token"] == "access-2"
-    assert [form(r).get("scope") for r in fake.token_requests] == ["read", "read admin"]
 
 
 def test_a_stepped_up_scope_is_kept_for_later_tokens(clock: FakeClock) -> None:
@@ -1084,25 +851,15 @@ def test_a_stepped_up_scope_is_kept_for_later_tokens(clock: FakeClock) -> None:
     ]
 
 
-def test_step_up_that_still_fails_does_not_loop(clock: FakeClock) -> None:
+def test_step_up_that_still_fails_does_not_loop(mode: Mode, clock: FakeClock) -> None:
     fake = FakeAS(grantable=("read",))
-    with sync_client(fake, clock, credentials=cc(), step_up=True) as client:
+    with mode.client(fake, clock, credentials=cc(), step_up=True) as client:
         client.get(API + "/items")
         with pytest.raises(remedy.InsufficientScope) as caught:
             client.get(API + "/admin")
     assert len(fake.token_requests) == 2
     assert form(fake.token_requests[1])["scope"] == "read admin"
     assert actions(caught.value) == ["refresh", "raise"]
-
-
-@pytest.mark.anyio
-async def test_step_up_that_still_fails_does_not_loop_async(clock: FakeClock) -> None:
-    fake = FakeAS(grantable=("read",))
-    async with async_client(fake, clock, credentials=cc(), step_up=True) as client:
-        await client.get(API + "/items")
-        with pytest.raises(remedy.InsufficientScope):
-            await client.get(API + "/admin")
-    assert len(fake.token_requests) == 2
 
 
 # -- token endpoint errors ------------------------------------------------------------------
@@ -1141,12 +898,12 @@ def test_token_endpoint_errors_are_typed_and_not_retried(
     [("invalid_client", remedy.InvalidClient), ("invalid_grant", remedy.InvalidGrant)],
 )
 def test_a_rejected_grant_is_not_asked_again(
-    clock: FakeClock, code: str, cls: type[Exception]
+    mode: Mode, clock: FakeClock, code: str, cls: type[Exception]
 ) -> None:
     fake = FakeAS()
     fake.token_script.append(httpx.Response(**error_response(code)))
     creds = cc()
-    with sync_client(fake, clock, credentials=creds) as client:
+    with mode.client(fake, clock, credentials=creds) as client:
         with pytest.raises(cls) as first:
             client.get(API + "/items")
         with pytest.raises(ReauthenticationRequired) as second:
@@ -1156,19 +913,6 @@ def test_a_rejected_grant_is_not_asked_again(
         creds.reset()
         assert client.get(API + "/items").status_code == 200
     assert len(fake.token_requests) == 2
-
-
-@pytest.mark.anyio
-async def test_a_rejected_grant_is_not_asked_again_async(clock: FakeClock) -> None:
-    fake = FakeAS()
-    fake.token_script.append(httpx.Response(**error_response("invalid_client")))
-    async with async_client(fake, clock, credentials=cc()) as client:
-        with pytest.raises(remedy.InvalidClient) as first:
-            await client.get(API + "/items")
-        with pytest.raises(ReauthenticationRequired) as second:
-            await client.get(API + "/items")
-    assert second.value.cause is first.value
-    assert len(fake.token_requests) == 1
 
 
 def test_a_2xx_carrying_an_error_is_that_error(clock: FakeClock) -> None:
@@ -1243,11 +987,11 @@ def test_a_non_json_error_page_is_typed(
     ],
 )
 def test_transient_token_endpoint_errors_are_retried(
-    clock: FakeClock, answer: dict[str, Any], wait: float | None
+    mode: Mode, clock: FakeClock, answer: dict[str, Any], wait: float | None
 ) -> None:
     fake = FakeAS()
     fake.token_script.append(httpx.Response(**answer))
-    with sync_client(fake, clock, credentials=cc()) as client:
+    with mode.client(fake, clock, credentials=cc()) as client:
         assert client.get(API + "/items").json()["token"] == "access-1"
     assert len(fake.token_requests) == 2
     assert len(clock.sleeps) == 1
@@ -1257,14 +1001,14 @@ def test_transient_token_endpoint_errors_are_retried(
     check_basic_token_request(second)
 
 
-@pytest.mark.anyio
-async def test_transient_token_endpoint_errors_are_retried_async(clock: FakeClock) -> None:
+def test_transient_token_endpoint_errors_in_a_row_are_retried(mode: Mode, clock: FakeClock) -> None:
     fake = FakeAS()
     fake.token_script.append(httpx.Response(**error_response(429, retry_after=2)))
     fake.token_script.append(httpx.Response(**error_response("temporarily_unavailable")))
-    async with async_client(fake, clock, credentials=cc()) as client:
-        assert (await client.get(API + "/items")).json()["token"] == "access-1"
+    with mode.client(fake, clock, credentials=cc()) as client:
+        assert client.get(API + "/items").json()["token"] == "access-1"
     assert len(fake.token_requests) == 3
+    assert len(clock.sleeps) == 2
     assert clock.sleeps[0] == 2.0
 
 
@@ -1386,8 +1130,10 @@ def test_a_token_fetch_raises_no_warning(clock: FakeClock) -> None:
             with sync_client(fake, clock, credentials=credentials) as client:
                 fake.revoke_all()
                 assert client.get(API + "/items").status_code == 200
+    assert len(fake.token_requests) == 3  # each fetched a token: the path under test ran
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_import_and_token_fetch_warn_nothing_in_a_fresh_process() -> None:
     code = textwrap.dedent(
         """
@@ -1432,6 +1178,7 @@ def test_import_and_token_fetch_warn_nothing_in_a_fresh_process() -> None:
     assert "Warning" not in result.stderr, result.stderr
 
 
+@pytest.mark.integration  # a fresh interpreter
 def test_importing_leaves_the_warning_filters_alone() -> None:
     """authlib adds ``simplefilter("always", AuthlibDeprecationWarning)`` to the process-wide
     filters when it is first imported, which overrides a user's ``-W error`` or ``ignore`` for

@@ -1,9 +1,10 @@
 """The token lifecycle over real sockets, against a real authlib authorization server.
 
-``httpx.Client(transport=RemedyTransport(credentials=...))`` and its async twin (under asyncio
-and trio) talk HTTP to :class:`httpx_remedy.testing.oauth_server.OAuthServer` on 127.0.0.1. Token
-lifetimes are never waited out: the server's ``expire_all()``/``revoke_all()`` and the conftest
-``FakeClock`` (for the transport's own idea of time, and its retry waits) stand in.
+``httpx.Client(transport=RemedyTransport(credentials=...))`` and its async twin (the ``mode``
+fixture: sync, asyncio, trio) talk HTTP to :class:`httpx_remedy.testing.oauth_server.OAuthServer`
+on 127.0.0.1. Token lifetimes are never waited out: the server's ``expire_all()`` and
+``revoke_all()`` and the ``FakeClock`` (for the transport's own idea of time, and its retry
+waits) stand in. Every test starts a server: the module is in the ``integration`` group.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from joserfc.jwk import ECKey, RSAKey
@@ -27,9 +26,11 @@ from httpx_remedy import (
     RefreshToken,
     TokenResponseError,
 )
-from httpx_remedy.testing import no_wait
 from httpx_remedy.testing.oauth_server import OAuthServer
-from tests.conftest import FakeClock, on_clock
+
+from .helpers import SYNC, Client, FakeClock, Mode, on_clock
+
+pytestmark = pytest.mark.integration
 
 LIMITS = httpx.Limits(max_connections=200)
 CONCURRENCY = 100
@@ -56,26 +57,16 @@ def cc(server: OAuthServer, **options: Any) -> ClientCredentials:
     return ClientCredentials(server.token_url, options.pop("client_id", "app"), **options)
 
 
-def sync_client(credentials: Any, clock: FakeClock | None = None, **options: Any) -> httpx.Client:
+def client_of(
+    mode: Mode, credentials: Any, clock: FakeClock | None = None, **options: Any
+) -> Client:
+    """A client of the mode's kind over httpx's own transport, with ``credentials``."""
     options.setdefault("retry", remedy.Retry(budget=remedy.RetryBudget()))
     follow = options.pop("follow_redirects", False)
-    transport = remedy.RemedyTransport(credentials=credentials, **options)
+    transport = mode.transport(mode.network(limits=LIMITS), credentials=credentials, **options)
     if clock is not None:
         on_clock(transport, clock)
-    return httpx.Client(transport=transport, limits=LIMITS, timeout=10, follow_redirects=follow)
-
-
-def async_client(
-    credentials: Any, clock: FakeClock | None = None, **options: Any
-) -> httpx.AsyncClient:
-    options.setdefault("retry", remedy.Retry(budget=remedy.RetryBudget()))
-    follow = options.pop("follow_redirects", False)
-    transport = remedy.AsyncRemedyTransport(credentials=credentials, **options)
-    if clock is not None:
-        on_clock(transport, clock)
-    return httpx.AsyncClient(
-        transport=transport, limits=LIMITS, timeout=10, follow_redirects=follow
-    )
+    return mode.wrap(transport, timeout=10, follow_redirects=follow)
 
 
 def actions(error: BaseException) -> list[str]:
@@ -90,10 +81,10 @@ def statuses(server: OAuthServer) -> list[int]:
 
 
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-def test_client_credentials(oauth_server: OAuthServer, method: str) -> None:
+def test_client_credentials(mode: Mode, oauth_server: OAuthServer, method: str) -> None:
     oauth_server.add_client("c", "c-secret", scope="read", auth_method=method)
     creds = cc(oauth_server, client_id="c", client_secret="c-secret", auth_method=method)
-    with sync_client(creds) as client:
+    with client_of(mode, creds) as client:
         assert client.get(oauth_server.url + "/api/items").json()["items"]
         echo = client.get(oauth_server.url + "/api/echo-auth").json()
         assert echo == {"authorization": True, "scheme": "Bearer", "valid_token": True}
@@ -108,23 +99,11 @@ def test_client_credentials(oauth_server: OAuthServer, method: str) -> None:
     assert statuses(oauth_server) == [200, 200]
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-async def test_client_credentials_async(oauth_server: OAuthServer, method: str) -> None:
-    oauth_server.add_client("c", "c-secret", scope="read", auth_method=method)
-    creds = cc(oauth_server, client_id="c", client_secret="c-secret", auth_method=method)
-    async with async_client(creds) as client:
-        assert (await client.get(oauth_server.url + "/api/items")).json()["items"]
-        echo = (await client.get(oauth_server.url + "/api/echo-auth")).json()
-        assert echo["valid_token"] is True
-    assert [(c.client_auth, c.status) for c in oauth_server.token_log] == [(method, 200)]
-
-
 def test_client_secret_jwt(oauth_server: OAuthServer) -> None:
     secret = "a-shared-secret-of-enough-bytes"
     oauth_server.add_client("hs", secret, auth_method="client_secret_jwt")
     creds = cc(oauth_server, client_id="hs", client_secret=secret, auth_method="client_secret_jwt")
-    with sync_client(creds) as client:
+    with client_of(SYNC, creds) as client:
         assert client.get(oauth_server.url + "/api/items").status_code == 200
         creds.reset()
         assert client.get(oauth_server.url + "/api/items").status_code == 200  # a new jti
@@ -141,7 +120,7 @@ def test_private_key_jwt_rsa(oauth_server: OAuthServer) -> None:
     )
     for private_key in (key.as_pem(private=True), key.as_dict(private=True)):
         creds = cc(oauth_server, client_id="rs", client_secret=None, private_key=private_key)
-        with sync_client(creds) as client:
+        with client_of(SYNC, creds) as client:
             assert client.get(oauth_server.url + "/api/items").status_code == 200
     assert [(c.client_auth, c.status) for c in oauth_server.token_log] == [
         ("private_key_jwt", 200),
@@ -162,7 +141,7 @@ def test_private_key_jwt_ec(oauth_server: OAuthServer) -> None:
         private_key=key.as_pem(private=True),
         jwt_alg="ES256",
     )
-    with sync_client(creds) as client:
+    with client_of(SYNC, creds) as client:
         assert client.get(oauth_server.url + "/api/items").status_code == 200
     assert [(c.client_auth, c.status) for c in oauth_server.token_log] == [("private_key_jwt", 200)]
 
@@ -174,21 +153,24 @@ def test_client_secret_basic_with_special_characters(oauth_server: OAuthServer) 
     secret = "50%25+off/=="
     oauth_server.add_client("odd", secret)
     creds = cc(oauth_server, client_id="odd", client_secret=secret)
-    with sync_client(creds) as client:
+    with client_of(SYNC, creds) as client:
         assert client.get(oauth_server.url + "/api/items").status_code == 200
+    assert [(c.client_id, c.client_auth, c.status) for c in oauth_server.token_log] == [
+        ("odd", "client_secret_basic", 200)
+    ]
 
 
 # -- refresh tokens -------------------------------------------------------------------------
 
 
-def test_refresh_token_rotation(oauth_server: OAuthServer) -> None:
+def test_refresh_token_rotation(mode: Mode, oauth_server: OAuthServer) -> None:
     pair = oauth_server.issue_token("app", "read")
     saved: list[dict[str, Any]] = []
     creds = RefreshToken(
         oauth_server.token_url, "app", token=pair, client_secret="s3cret", on_token=saved.append
     )
     items = oauth_server.url + "/api/items"
-    with sync_client(creds) as client:
+    with client_of(mode, creds) as client:
         assert client.get(items).status_code == 200
         assert oauth_server.token_requests == 0  # the stored access token is still good
         for _ in range(2):
@@ -204,21 +186,6 @@ def test_refresh_token_rotation(oauth_server: OAuthServer) -> None:
     assert statuses(oauth_server) == [200, 401, 200, 401, 200]
 
 
-@pytest.mark.anyio
-async def test_refresh_token_rotation_async(oauth_server: OAuthServer) -> None:
-    pair = oauth_server.issue_token("app", "read")
-    saved: list[dict[str, Any]] = []
-    creds = RefreshToken(
-        oauth_server.token_url, "app", token=pair, client_secret="s3cret", on_token=saved.append
-    )
-    async with async_client(creds) as client:
-        for _ in range(2):
-            oauth_server.expire_all()
-            assert (await client.get(oauth_server.url + "/api/items")).status_code == 200
-    assert len({pair["refresh_token"], *(t["refresh_token"] for t in saved)}) == 3
-    assert oauth_server.token_requests == 2
-
-
 def test_refresh_token_kept_when_not_rotated() -> None:
     with OAuthServer(rotate_refresh_tokens=False) as server:
         server.add_client("app", "s3cret")
@@ -227,7 +194,7 @@ def test_refresh_token_kept_when_not_rotated() -> None:
         creds = RefreshToken(
             server.token_url, "app", token=pair, client_secret="s3cret", on_token=saved.append
         )
-        with sync_client(creds) as client:
+        with client_of(SYNC, creds) as client:
             for _ in range(2):
                 server.expire_all()
                 assert client.get(server.url + "/api/items").status_code == 200
@@ -236,11 +203,11 @@ def test_refresh_token_kept_when_not_rotated() -> None:
         assert server.token_requests == 2
 
 
-def test_revoked_refresh_token_is_invalid_grant_once(oauth_server: OAuthServer) -> None:
+def test_revoked_refresh_token_is_invalid_grant_once(mode: Mode, oauth_server: OAuthServer) -> None:
     pair = oauth_server.issue_token("app", "read")
     creds = RefreshToken(oauth_server.token_url, "app", token=pair, client_secret="s3cret")
     items = oauth_server.url + "/api/items"
-    with sync_client(creds) as client:
+    with client_of(mode, creds) as client:
         oauth_server.revoke_refresh_tokens()
         oauth_server.expire_all()
         with pytest.raises(remedy.InvalidGrant) as first:
@@ -251,23 +218,6 @@ def test_revoked_refresh_token_is_invalid_grant_once(oauth_server: OAuthServer) 
         assert oauth_server.token_requests == 1
         creds.set_token(oauth_server.issue_token("app", "read"))  # the user signed in again
         assert client.get(items).status_code == 200
-    assert oauth_server.token_requests == 1
-
-
-@pytest.mark.anyio
-async def test_revoked_refresh_token_is_invalid_grant_once_async(
-    oauth_server: OAuthServer,
-) -> None:
-    pair = oauth_server.issue_token("app", "read")
-    creds = RefreshToken(oauth_server.token_url, "app", token=pair, client_secret="s3cret")
-    async with async_client(creds) as client:
-        oauth_server.revoke_refresh_tokens()
-        oauth_server.expire_all()
-        with pytest.raises(remedy.InvalidGrant) as first:
-            await client.get(oauth_server.url + "/api/items")
-        with pytest.raises(ReauthenticationRequired) as second:
-            await client.get(oauth_server.url + "/api/items")
-    assert second.value.cause is first.value
     assert oauth_server.token_requests == 1
 
 
@@ -305,31 +255,27 @@ class AsyncVaultSource(VaultSource):
         return dict(response.json())
 
 
-def test_token_source(oauth_server: OAuthServer) -> None:
+def test_token_source(mode: Mode, oauth_server: OAuthServer) -> None:
+    """A sync source: the async transport calls it in a worker thread."""
     source = VaultSource(oauth_server)
-    with sync_client(source) as client:
+    with client_of(mode, source) as client:
         assert client.get(oauth_server.url + "/api/items").status_code == 200
         oauth_server.revoke_all()
         assert client.get(oauth_server.url + "/api/items").status_code == 200
+        caller = mode.run(threading.get_ident)  # the thread the client is called from
     assert source.calls == [None, None]
     assert statuses(oauth_server) == [200, 401, 200]
-
-
-@pytest.mark.anyio
-async def test_sync_token_source_under_async(oauth_server: OAuthServer) -> None:
-    source = VaultSource(oauth_server)
-    async with async_client(source) as client:
-        assert (await client.get(oauth_server.url + "/api/items")).status_code == 200
-        oauth_server.revoke_all()
-        assert (await client.get(oauth_server.url + "/api/items")).status_code == 200
-    assert source.calls == [None, None]
-    assert threading.get_ident() not in source.threads  # ran in a worker thread
+    if mode.is_async:
+        assert caller not in source.threads  # never on the event loop
+    else:
+        assert source.threads == {caller}
 
 
 @pytest.mark.anyio
 async def test_async_token_source(oauth_server: OAuthServer) -> None:
     source = AsyncVaultSource(oauth_server)
-    async with async_client(source) as client:
+    transport = remedy.AsyncRemedyTransport(credentials=source, retry=None)
+    async with httpx.AsyncClient(transport=transport, timeout=10) as client:
         assert (await client.get(oauth_server.url + "/api/items")).status_code == 200
         oauth_server.revoke_all()
         assert (await client.get(oauth_server.url + "/api/items")).status_code == 200
@@ -340,9 +286,9 @@ async def test_async_token_source(oauth_server: OAuthServer) -> None:
 # -- proactive and reactive refresh ---------------------------------------------------------
 
 
-def test_proactive_refresh(oauth_server: OAuthServer, clock: FakeClock) -> None:
+def test_proactive_refresh(mode: Mode, oauth_server: OAuthServer, clock: FakeClock) -> None:
     items = oauth_server.url + "/api/items"
-    with sync_client(cc(oauth_server), clock) as client:
+    with client_of(mode, cc(oauth_server), clock) as client:
         client.get(items)
         clock.now += 3509  # not due yet
         client.get(items)
@@ -353,23 +299,9 @@ def test_proactive_refresh(oauth_server: OAuthServer, clock: FakeClock) -> None:
     assert statuses(oauth_server) == [200, 200, 200]
 
 
-@pytest.mark.anyio
-async def test_proactive_refresh_async(oauth_server: OAuthServer, clock: FakeClock) -> None:
+def test_reactive_refresh_and_replay(mode: Mode, oauth_server: OAuthServer) -> None:
     items = oauth_server.url + "/api/items"
-    async with async_client(cc(oauth_server), clock) as client:
-        await client.get(items)
-        clock.now += 3509
-        await client.get(items)
-        assert oauth_server.token_requests == 1
-        clock.now += 32
-        await client.get(items)
-    assert oauth_server.token_requests == 2
-    assert statuses(oauth_server) == [200, 200, 200]
-
-
-def test_reactive_refresh_and_replay(oauth_server: OAuthServer) -> None:
-    items = oauth_server.url + "/api/items"
-    with sync_client(cc(oauth_server, scope="read write")) as client:
+    with client_of(mode, cc(oauth_server, scope="read write")) as client:
         client.get(items)
         oauth_server.revoke_all()
         response = client.post(items, json={"name": "fig"})
@@ -380,18 +312,10 @@ def test_reactive_refresh_and_replay(oauth_server: OAuthServer) -> None:
     assert statuses(oauth_server) == [200, 401, 201]
 
 
-@pytest.mark.anyio
-async def test_reactive_refresh_and_replay_async(oauth_server: OAuthServer) -> None:
-    async with async_client(cc(oauth_server)) as client:
-        await client.get(oauth_server.url + "/api/items")
-        oauth_server.expire_all()
-        assert (await client.get(oauth_server.url + "/api/items")).status_code == 200
-    assert oauth_server.token_requests == 2
-    assert statuses(oauth_server) == [200, 401, 200]
-
-
-def test_a_new_token_rejected_again_is_not_refreshed_again(oauth_server: OAuthServer) -> None:
-    with sync_client(cc(oauth_server)) as client:
+def test_a_new_token_rejected_again_is_not_refreshed_again(
+    mode: Mode, oauth_server: OAuthServer
+) -> None:
+    with client_of(mode, cc(oauth_server)) as client:
         client.get(oauth_server.url + "/api/items")
         oauth_server.reject_new_tokens(True)
         oauth_server.revoke_all()
@@ -402,94 +326,42 @@ def test_a_new_token_rejected_again_is_not_refreshed_again(oauth_server: OAuthSe
     assert statuses(oauth_server) == [200, 401, 401]
 
 
-@pytest.mark.anyio
-async def test_a_new_token_rejected_again_is_not_refreshed_again_async(
-    oauth_server: OAuthServer,
-) -> None:
-    async with async_client(cc(oauth_server)) as client:
-        await client.get(oauth_server.url + "/api/items")
-        oauth_server.reject_new_tokens(True)
-        oauth_server.revoke_all()
-        with pytest.raises(remedy.InvalidToken) as caught:
-            await client.get(oauth_server.url + "/api/items")
-    assert oauth_server.token_requests == 2
-    assert actions(caught.value) == ["refresh", "raise"]
-
-
 # -- single flight --------------------------------------------------------------------------
 
 
-def hammer(client: httpx.Client, url: str) -> list[int]:
-    barrier = threading.Barrier(CONCURRENCY)
-
-    def one(_: int) -> int:
-        barrier.wait()
-        return client.get(url).status_code
-
-    with ThreadPoolExecutor(CONCURRENCY) as pool:
-        return list(pool.map(one, range(CONCURRENCY)))
+def hammer(mode: Mode, client: Client, url: str) -> list[object]:
+    """The statuses of CONCURRENCY requests sent at the same moment (threads, or tasks)."""
+    outcomes = mode.at_once([client.later("GET", url) for _ in range(CONCURRENCY)])
+    return [getattr(outcome, "status_code", outcome) for outcome, _ in outcomes]
 
 
-async def ahammer(client: httpx.AsyncClient, url: str) -> list[int]:
-    results: list[int] = []
-
-    async def one() -> None:
-        results.append((await client.get(url)).status_code)
-
-    async with anyio.create_task_group() as group:
-        for _ in range(CONCURRENCY):
-            group.start_soon(one)
-    return results
-
-
-def test_single_flight_expired_token_threads(oauth_server: OAuthServer, clock: FakeClock) -> None:
+def test_single_flight_expired_token(
+    mode: Mode, oauth_server: OAuthServer, clock: FakeClock
+) -> None:
     items = oauth_server.url + "/api/items"
-    with sync_client(cc(oauth_server), clock) as client:
+    with client_of(mode, cc(oauth_server), clock) as client:
         client.get(items)
         clock.now += 3600  # expired, by the transport's clock
         oauth_server.expire_all()  # and by the server's
-        assert hammer(client, items) == [200] * CONCURRENCY
+        assert hammer(mode, client, items) == [200] * CONCURRENCY
     assert oauth_server.token_requests == 2
 
 
-def test_single_flight_revoked_token_threads(oauth_server: OAuthServer) -> None:
+def test_single_flight_revoked_token(mode: Mode, oauth_server: OAuthServer) -> None:
     items = oauth_server.url + "/api/items"
-    with sync_client(cc(oauth_server)) as client:
+    with client_of(mode, cc(oauth_server)) as client:
         client.get(items)
         oauth_server.revoke_all()
-        assert hammer(client, items) == [200] * CONCURRENCY
-    assert oauth_server.token_requests == 2
-
-
-@pytest.mark.anyio
-async def test_single_flight_expired_token_tasks(
-    oauth_server: OAuthServer, clock: FakeClock
-) -> None:
-    items = oauth_server.url + "/api/items"
-    async with async_client(cc(oauth_server), clock) as client:
-        await client.get(items)
-        clock.now += 3600
-        oauth_server.expire_all()
-        assert await ahammer(client, items) == [200] * CONCURRENCY
-    assert oauth_server.token_requests == 2
-
-
-@pytest.mark.anyio
-async def test_single_flight_revoked_token_tasks(oauth_server: OAuthServer) -> None:
-    items = oauth_server.url + "/api/items"
-    async with async_client(cc(oauth_server)) as client:
-        await client.get(items)
-        oauth_server.revoke_all()
-        assert await ahammer(client, items) == [200] * CONCURRENCY
+        assert hammer(mode, client, items) == [200] * CONCURRENCY
     assert oauth_server.token_requests == 2
 
 
 # -- token endpoint errors ------------------------------------------------------------------
 
 
-def test_wrong_secret_is_invalid_client_once(oauth_server: OAuthServer) -> None:
+def test_wrong_secret_is_invalid_client_once(mode: Mode, oauth_server: OAuthServer) -> None:
     items = oauth_server.url + "/api/items"
-    with sync_client(cc(oauth_server, client_secret="wrong")) as client:
+    with client_of(mode, cc(oauth_server, client_secret="wrong")) as client:
         with pytest.raises(remedy.InvalidClient) as first:
             client.get(items)
         assert first.value.status_code == 401
@@ -500,20 +372,9 @@ def test_wrong_secret_is_invalid_client_once(oauth_server: OAuthServer) -> None:
     assert oauth_server.api_requests == 0
 
 
-@pytest.mark.anyio
-async def test_wrong_secret_is_invalid_client_once_async(oauth_server: OAuthServer) -> None:
-    async with async_client(cc(oauth_server, client_secret="wrong")) as client:
-        with pytest.raises(remedy.InvalidClient) as first:
-            await client.get(oauth_server.url + "/api/items")
-        with pytest.raises(ReauthenticationRequired) as second:
-            await client.get(oauth_server.url + "/api/items")
-    assert second.value.cause is first.value
-    assert oauth_server.token_requests == 1
-
-
 def test_invalid_scope(oauth_server: OAuthServer) -> None:
     with (
-        sync_client(cc(oauth_server, scope="read bogus")) as client,
+        client_of(SYNC, cc(oauth_server, scope="read bogus")) as client,
         pytest.raises(remedy.InvalidScope),
     ):
         client.get(oauth_server.url + "/api/items")
@@ -523,7 +384,7 @@ def test_invalid_scope(oauth_server: OAuthServer) -> None:
 def test_unauthorized_client(oauth_server: OAuthServer) -> None:
     oauth_server.add_client("rt-only", "s3cret", grant_types=["refresh_token"])
     with (
-        sync_client(cc(oauth_server, client_id="rt-only")) as client,
+        client_of(SYNC, cc(oauth_server, client_id="rt-only")) as client,
         pytest.raises(remedy.UnauthorizedClient),
     ):
         client.get(oauth_server.url + "/api/items")
@@ -536,7 +397,7 @@ def test_unsupported_grant_type() -> None:
         creds = RefreshToken(
             server.token_url, "app", token={"refresh_token": "r"}, client_secret="s3cret"
         )
-        with sync_client(creds) as client, pytest.raises(remedy.UnsupportedGrantType):
+        with client_of(SYNC, creds) as client, pytest.raises(remedy.UnsupportedGrantType):
             client.get(server.url + "/api/items")
         assert server.token_requests == 1
 
@@ -544,7 +405,7 @@ def test_unsupported_grant_type() -> None:
 def test_html_error_page_is_typed_and_retried(oauth_server: OAuthServer, clock: FakeClock) -> None:
     oauth_server.fail_next_token_requests(3, 500, None)
     with (
-        sync_client(cc(oauth_server), clock) as client,
+        client_of(SYNC, cc(oauth_server), clock) as client,
         pytest.raises(remedy.InternalServerError) as caught,
     ):
         client.get(oauth_server.url + "/api/items")
@@ -558,7 +419,7 @@ def test_html_instead_of_a_token(oauth_server: OAuthServer) -> None:
     oauth_server.fail_next_token_requests(
         1, 200, None, body="<html><title>Sign in</title><form>...</form></html>"
     )
-    with sync_client(cc(oauth_server)) as client:
+    with client_of(SYNC, cc(oauth_server)) as client:
         with pytest.raises(TokenResponseError) as caught:
             client.get(oauth_server.url + "/api/items")
         assert "Sign in" in str(caught.value)
@@ -568,7 +429,7 @@ def test_html_instead_of_a_token(oauth_server: OAuthServer) -> None:
 
 def test_2xx_with_an_error_body(oauth_server: OAuthServer) -> None:
     oauth_server.fail_next_token_requests(1, 200, "invalid_client")
-    with sync_client(cc(oauth_server)) as client, pytest.raises(remedy.InvalidClient):
+    with client_of(SYNC, cc(oauth_server)) as client, pytest.raises(remedy.InvalidClient):
         client.get(oauth_server.url + "/api/items")
 
 
@@ -582,6 +443,7 @@ def test_2xx_with_an_error_body(oauth_server: OAuthServer) -> None:
     ],
 )
 def test_transient_token_endpoint_errors_are_retried(
+    mode: Mode,
     oauth_server: OAuthServer,
     clock: FakeClock,
     status: int,
@@ -589,7 +451,7 @@ def test_transient_token_endpoint_errors_are_retried(
     retry_after: float | None,
 ) -> None:
     oauth_server.fail_next_token_requests(2, status, error, retry_after)
-    with sync_client(cc(oauth_server), clock) as client:
+    with client_of(mode, cc(oauth_server), clock) as client:
         assert client.get(oauth_server.url + "/api/items").status_code == 200
     assert [c.status for c in oauth_server.token_log] == [status, status, 200]
     assert len(clock.sleeps) == 2
@@ -597,23 +459,12 @@ def test_transient_token_endpoint_errors_are_retried(
         assert clock.sleeps == [retry_after, retry_after]
 
 
-@pytest.mark.anyio
-async def test_transient_token_endpoint_errors_are_retried_async(
-    oauth_server: OAuthServer,
-) -> None:
-    oauth_server.fail_next_token_requests(2, 503, "temporarily_unavailable", retry_after=5)
-    with no_wait():
-        async with async_client(cc(oauth_server)) as client:
-            assert (await client.get(oauth_server.url + "/api/items")).status_code == 200
-    assert oauth_server.token_requests == 3
-
-
 # -- insufficient_scope and step-up ---------------------------------------------------------
 
 
 def test_insufficient_scope(oauth_server: OAuthServer) -> None:
     with (
-        sync_client(cc(oauth_server)) as client,
+        client_of(SYNC, cc(oauth_server)) as client,
         pytest.raises(remedy.InsufficientScope) as caught,
     ):
         client.get(oauth_server.url + "/api/admin")
@@ -621,26 +472,17 @@ def test_insufficient_scope(oauth_server: OAuthServer) -> None:
     assert oauth_server.token_requests == 1
 
 
-def test_step_up(oauth_server: OAuthServer) -> None:
+def test_step_up(mode: Mode, oauth_server: OAuthServer) -> None:
     oauth_server.add_client("boss", "s3cret", scope="read write admin")
-    with sync_client(cc(oauth_server, client_id="boss"), step_up=True) as client:
+    with client_of(mode, cc(oauth_server, client_id="boss"), step_up=True) as client:
         assert client.get(oauth_server.url + "/api/items").json()["scope"] == "read"
         assert client.get(oauth_server.url + "/api/admin").json()["scope"] == "read admin"
     assert [c.scope for c in oauth_server.token_log] == ["read", "read admin"]
     assert statuses(oauth_server) == [200, 403, 200]
 
 
-@pytest.mark.anyio
-async def test_step_up_async(oauth_server: OAuthServer) -> None:
-    oauth_server.add_client("boss", "s3cret", scope="read write admin")
-    async with async_client(cc(oauth_server, client_id="boss"), step_up=True) as client:
-        await client.get(oauth_server.url + "/api/items")
-        assert (await client.get(oauth_server.url + "/api/admin")).status_code == 200
-    assert [c.scope for c in oauth_server.token_log] == ["read", "read admin"]
-
-
 def test_step_up_that_still_fails_does_not_loop(oauth_server: OAuthServer) -> None:
-    with sync_client(cc(oauth_server), step_up=True) as client:  # "app" may not have admin
+    with client_of(SYNC, cc(oauth_server), step_up=True) as client:  # "app" may not have admin
         client.get(oauth_server.url + "/api/items")
         with pytest.raises(remedy.InsufficientScope) as caught:
             client.get(oauth_server.url + "/api/admin")
@@ -652,13 +494,12 @@ def test_step_up_that_still_fails_does_not_loop(oauth_server: OAuthServer) -> No
 # -- bodies that cannot be replayed ---------------------------------------------------------
 
 
-def test_a_generator_body_is_not_replayed(oauth_server: OAuthServer) -> None:
-    def chunks() -> Iterator[bytes]:
-        yield b'{"name":'
-        yield b'"fig"}'
+def test_a_generator_body_is_not_replayed(mode: Mode, oauth_server: OAuthServer) -> None:
+    def chunks() -> object:
+        return mode.one_shot(b'{"name":', b'"fig"}')
 
     items = oauth_server.url + "/api/items"
-    with sync_client(cc(oauth_server, scope="read write")) as client:
+    with client_of(mode, cc(oauth_server, scope="read write")) as client:
         assert client.post(items, content=chunks()).json()["received"] == '{"name":"fig"}'
         oauth_server.revoke_all()
         with pytest.raises(remedy.InvalidToken) as caught:
@@ -669,30 +510,14 @@ def test_a_generator_body_is_not_replayed(oauth_server: OAuthServer) -> None:
     assert statuses(oauth_server) == [201, 401]
 
 
-@pytest.mark.anyio
-async def test_a_generator_body_is_not_replayed_async(oauth_server: OAuthServer) -> None:
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b'{"name":'
-        yield b'"fig"}'
-
-    items = oauth_server.url + "/api/items"
-    async with async_client(cc(oauth_server, scope="read write")) as client:
-        await client.get(items)
-        oauth_server.revoke_all()
-        with pytest.raises(remedy.InvalidToken):
-            await client.post(items, content=chunks())
-    assert oauth_server.token_requests == 1
-    assert statuses(oauth_server) == [200, 401]
-
-
 # -- the token never leaves its origin ------------------------------------------------------
 
 
 def test_cross_origin_redirect_never_carries_the_token(
-    oauth_server: OAuthServer, other_server: OAuthServer
+    mode: Mode, oauth_server: OAuthServer, other_server: OAuthServer
 ) -> None:
     target = other_server.url + "/api/echo-auth"
-    with sync_client(cc(oauth_server), follow_redirects=True) as client:
+    with client_of(mode, cc(oauth_server), follow_redirects=True) as client:
         # the very first request binds the credentials to its origin, the redirect's own
         hop = client.get(oauth_server.url + "/redirect", params={"to": target})
         assert hop.json() == {"authorization": False, "scheme": None, "valid_token": False}
@@ -707,28 +532,16 @@ def test_cross_origin_redirect_with_bound_origins(
 ) -> None:
     target = other_server.url + "/api/echo-auth"
     origins = [oauth_server.url]
-    with sync_client(cc(oauth_server), origins=origins, follow_redirects=True) as client:
+    with client_of(SYNC, cc(oauth_server), origins=origins, follow_redirects=True) as client:
         assert client.get(target).json()["authorization"] is False  # never bound
         hop = client.get(oauth_server.url + "/redirect", params={"to": target})
         assert hop.json()["authorization"] is False
     assert oauth_server.token_requests == 1  # for the redirect to the bound origin
 
 
-@pytest.mark.anyio
-async def test_cross_origin_redirect_never_carries_the_token_async(
-    oauth_server: OAuthServer, other_server: OAuthServer
-) -> None:
-    target = other_server.url + "/api/echo-auth"
-    async with async_client(cc(oauth_server), follow_redirects=True) as client:
-        await client.get(oauth_server.url + "/api/items")
-        hop = await client.get(oauth_server.url + "/redirect", params={"to": target})
-        assert hop.json()["authorization"] is False
-    assert [c.authorization for c in other_server.api_log] == [False]
-
-
 def test_same_origin_redirect_keeps_the_token(oauth_server: OAuthServer) -> None:
     target = oauth_server.url + "/api/echo-auth"
-    with sync_client(cc(oauth_server), follow_redirects=True) as client:
+    with client_of(SYNC, cc(oauth_server), follow_redirects=True) as client:
         hop = client.get(oauth_server.url + "/redirect", params={"to": target})
     assert hop.json() == {"authorization": True, "scheme": "Bearer", "valid_token": True}
 
@@ -745,7 +558,7 @@ def test_no_secret_in_logs_errors_or_reprs(
     creds = cc(oauth_server)
     errors: list[BaseException] = []
     caplog.set_level(logging.DEBUG)
-    with sync_client(creds, clock) as client:
+    with client_of(SYNC, creds, clock) as client:
         client.get(items)
         oauth_server.revoke_all()
         oauth_server.fail_next_token_requests(1, 503, retry_after=1)
@@ -765,7 +578,7 @@ def test_no_secret_in_logs_errors_or_reprs(
         token=oauth_server.issue_token("app", "read"),
         client_secret="s3cret",
     )
-    with sync_client(refresh, clock) as client:
+    with client_of(SYNC, refresh, clock) as client:
         oauth_server.expire_all()
         client.get(items)
         oauth_server.revoke_refresh_tokens()

@@ -1,4 +1,8 @@
-"""The transports' basics: success untouched, raise_errors, raise_for_status, construction, wrap."""
+"""The transports' basics: success untouched, raise_errors, raise_for_status, construction, wrap.
+
+A test that takes the ``mode`` fixture runs with the sync transport and the async one under
+asyncio and trio.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import pytest
 import httpx_remedy as remedy
 from httpx_remedy.testing import error_response
 
-from .conftest import FakeClock, async_client, sync_client
+from .helpers import FakeClock, Mode, sync_client
 
 URL = "https://api.example.com/v1/items"
 OAUTH_BODY = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
@@ -88,28 +92,16 @@ def mock(status: int = 200, **kwargs: Any) -> httpx.MockTransport:
 
 
 @pytest.mark.parametrize("status", [200, 201, 204, 206, 299])
-def test_success_is_not_read_by_the_transport(status: int, clock: FakeClock) -> None:
+def test_success_is_not_read_by_the_transport(mode: Mode, status: int, clock: FakeClock) -> None:
     stream = RecordingStream()
     handler = respond(status, headers={"Content-Type": "application/json"}, stream=stream)
-    with sync_client(handler, clock) as client, client.stream("GET", URL) as response:
+    with mode.client(handler, clock) as client, client.stream("GET", URL) as response:
         assert response.status_code == status
         assert not stream.iterated
         assert not response.is_stream_consumed
-        assert response.read() == b'{"ok": true}'
+        assert mode.read(response) == b'{"ok": true}'
         assert stream.iterated
     assert clock.sleeps == []
-
-
-@pytest.mark.anyio
-@pytest.mark.parametrize("status", [200, 204])
-async def test_success_is_not_read_by_the_transport_async(status: int, clock: FakeClock) -> None:
-    stream = RecordingStream()
-    handler = respond(status, stream=stream)
-    async with async_client(handler, clock) as client, client.stream("GET", URL) as response:
-        assert response.status_code == status
-        assert not stream.iterated
-        assert await response.aread() == b'{"ok": true}'
-        assert stream.iterated
 
 
 def test_success_with_a_broken_json_body_is_not_parsed(clock: FakeClock) -> None:
@@ -121,22 +113,13 @@ def test_success_with_a_broken_json_body_is_not_parsed(clock: FakeClock) -> None
 
 
 @pytest.mark.parametrize("status", [301, 302, 304, 307, 308])
-def test_redirects_and_not_modified_pass_through(status: int, clock: FakeClock) -> None:
+def test_redirects_and_not_modified_pass_through(mode: Mode, status: int, clock: FakeClock) -> None:
     stream = RecordingStream(b"")
     headers = {"Location": "https://api.example.com/elsewhere", "ETag": '"abc"'}
     handler = respond(status, headers=headers, stream=stream)
-    with sync_client(handler, clock) as client, client.stream("GET", URL) as response:
+    with mode.client(handler, clock) as client, client.stream("GET", URL) as response:
         assert response.status_code == status
         assert response.headers["ETag"] == '"abc"'
-        assert not stream.iterated
-
-
-@pytest.mark.anyio
-async def test_not_modified_passes_through_async(clock: FakeClock) -> None:
-    stream = RecordingStream(b"")
-    handler = respond(304, stream=stream)
-    async with async_client(handler, clock) as client, client.stream("GET", URL) as response:
-        assert response.status_code == 304
         assert not stream.iterated
 
 
@@ -154,17 +137,17 @@ def test_success_response_is_the_wrapped_transports(clock: FakeClock) -> None:
 @pytest.mark.parametrize("retry", [None, "default"])
 @pytest.mark.parametrize("status", [400, 401, 404, 422, 499])
 def test_raise_errors_false_returns_the_response_unread(
-    status: int, retry: str | None, clock: FakeClock
+    mode: Mode, status: int, retry: str | None, clock: FakeClock
 ) -> None:
     stream = RecordingStream(b'{"error": "invalid_request"}')
     handler = respond(status, stream=stream)
     options: dict[str, Any] = {"raise_errors": False}
     if retry is None:
         options["retry"] = None
-    with sync_client(handler, clock, **options) as client, client.stream("GET", URL) as response:
+    with mode.client(handler, clock, **options) as client, client.stream("GET", URL) as response:
         assert response.status_code == status
         assert not stream.iterated
-        assert response.read() == b'{"error": "invalid_request"}'
+        assert mode.read(response) == b'{"error": "invalid_request"}'
 
 
 def test_raise_errors_false_returns_a_503_without_retrying_when_retry_is_off(
@@ -183,19 +166,6 @@ def test_raise_errors_false_returns_a_503_without_retrying_when_retry_is_off(
     assert clock.sleeps == []
 
 
-@pytest.mark.anyio
-async def test_raise_errors_false_async(clock: FakeClock) -> None:
-    stream = RecordingStream(b"gone")
-    handler = respond(404, stream=stream)
-    async with (
-        async_client(handler, clock, raise_errors=False, retry=None) as client,
-        client.stream("GET", URL) as response,
-    ):
-        assert response.status_code == 404
-        assert not stream.iterated
-        assert await response.aread() == b"gone"
-
-
 def test_raise_errors_false_then_raise_for_status(clock: FakeClock) -> None:
     handler = respond(400, json=OAUTH_BODY)
     with sync_client(handler, clock, raise_errors=False, retry=None) as client:
@@ -208,7 +178,7 @@ def test_raise_errors_false_then_raise_for_status(clock: FakeClock) -> None:
 # ---- raise_for_status / araise_for_status -----------------------------------------------------
 
 
-def test_raise_for_status_from_a_sync_hook() -> None:
+def test_raise_for_status_from_an_event_hook(mode: Mode) -> None:
     seen: list[bool] = []
 
     def record(response: httpx.Response) -> None:
@@ -216,10 +186,9 @@ def test_raise_for_status_from_a_sync_hook() -> None:
 
     body = json.dumps(OAUTH_BODY).encode()
     transport = mock(400, stream=RecordingStream(body))
+    hooks = {"response": [mode.hook(record), mode.raise_for_status]}
     with (
-        httpx.Client(
-            transport=transport, event_hooks={"response": [record, remedy.raise_for_status]}
-        ) as client,
+        mode.wrap(transport, event_hooks=hooks) as client,
         pytest.raises(remedy.InvalidGrant) as caught,
     ):
         client.post("https://auth.example.com/token", data={"grant_type": "refresh_token"})
@@ -235,16 +204,14 @@ def test_raise_for_status_from_a_sync_hook() -> None:
 
 
 @pytest.mark.parametrize("status", [200, 201, 204, 301, 304, 399])
-def test_raise_for_status_returns_the_response_below_400(status: int) -> None:
+def test_raise_for_status_returns_the_response_below_400(mode: Mode, status: int) -> None:
     response = httpx.Response(status, request=httpx.Request("GET", URL))
-    assert remedy.raise_for_status(response) is response
+    assert mode.run(mode.raise_for_status, response) is response
 
 
-def test_raise_for_status_in_a_hook_passes_success_through() -> None:
+def test_raise_for_status_in_a_hook_passes_success_through(mode: Mode) -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, text="fine"))
-    with httpx.Client(
-        transport=transport, event_hooks={"response": [remedy.raise_for_status]}
-    ) as c:
+    with mode.wrap(transport, event_hooks={"response": [mode.raise_for_status]}) as c:
         assert c.get(URL).text == "fine"
 
 
@@ -284,18 +251,6 @@ def test_raise_for_status_reads_at_most_64_kib() -> None:
 
 
 @pytest.mark.anyio
-async def test_araise_for_status_from_an_async_hook() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(400, json=OAUTH_BODY))
-    async with httpx.AsyncClient(
-        transport=transport, event_hooks={"response": [remedy.araise_for_status]}
-    ) as client:
-        with pytest.raises(remedy.InvalidGrant) as caught:
-            await client.post("https://auth.example.com/token")
-    assert caught.value.error_description == OAUTH_BODY["error_description"]
-    assert caught.value.status_code == 400
-
-
-@pytest.mark.anyio
 async def test_araise_for_status_reads_an_unread_async_body() -> None:
     stream = RecordingStream(b'{"error": "invalid_token", "error_description": "expired"}')
     response = httpx.Response(401, stream=stream, request=httpx.Request("GET", URL))
@@ -305,31 +260,15 @@ async def test_araise_for_status_reads_an_unread_async_body() -> None:
     assert stream.iterated
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("status", [200, 204, 304])
-async def test_araise_for_status_returns_the_response_below_400(status: int) -> None:
-    response = httpx.Response(status, request=httpx.Request("GET", URL))
-    assert await remedy.araise_for_status(response) is response
-
-
 # ---- construction and closing -------------------------------------------------------------
 
 
-def test_default_wrapped_transport_is_httpx_http_transport() -> None:
-    transport = remedy.RemedyTransport()
+def test_default_wrapped_transport_is_httpx_own(mode: Mode) -> None:
+    transport = mode.transport()
     try:
-        assert isinstance(transport.transport, httpx.HTTPTransport)
+        assert type(transport.transport) is type(mode.network())
     finally:
-        transport.close()
-
-
-@pytest.mark.anyio
-async def test_default_wrapped_async_transport_is_httpx_async_http_transport() -> None:
-    transport = remedy.AsyncRemedyTransport()
-    try:
-        assert isinstance(transport.transport, httpx.AsyncHTTPTransport)
-    finally:
-        await transport.aclose()
+        mode.close(transport)
 
 
 @pytest.mark.parametrize("inner", [FakeTransport, lambda: mock(204)])
@@ -342,44 +281,36 @@ def test_wraps_any_base_transport(inner: Any) -> None:
         assert client.get(URL).status_code == 204
 
 
+def fake_inner(mode: Mode) -> FakeTransport | FakeAsyncTransport:
+    """A transport of the mode's kind that answers 204 and remembers being closed."""
+    return FakeAsyncTransport() if mode.is_async else FakeTransport()
+
+
+def other_kind(mode: Mode) -> FakeTransport | FakeAsyncTransport:
+    return FakeTransport() if mode.is_async else FakeAsyncTransport()
+
+
 @pytest.mark.parametrize(
-    "wrong", ["https://api.example.com", object(), 42, FakeAsyncTransport(), httpx.Client]
+    "wrong", ["https://api.example.com", object(), 42, other_kind, httpx.Client]
 )
-def test_wrong_transport_type_is_a_type_error(wrong: object) -> None:
-    with pytest.raises(TypeError):
-        remedy.RemedyTransport(wrong)  # type: ignore[arg-type]
+def test_wrong_transport_type_is_a_type_error(mode: Mode, wrong: object) -> None:
+    if wrong is other_kind:
+        wrong = other_kind(mode)
+    with pytest.raises(TypeError, match="transport must be an httpx"):
+        mode.remedy_transport(wrong)
 
 
-@pytest.mark.parametrize("wrong", ["https://api.example.com", object(), FakeTransport()])
-def test_wrong_async_transport_type_is_a_type_error(wrong: object) -> None:
-    with pytest.raises(TypeError):
-        remedy.AsyncRemedyTransport(wrong)  # type: ignore[arg-type]
-
-
-def test_close_closes_the_wrapped_transport() -> None:
-    inner = FakeTransport()
-    transport = remedy.RemedyTransport(inner)
-    transport.close()
+def test_close_closes_the_wrapped_transport(mode: Mode) -> None:
+    inner = fake_inner(mode)
+    mode.close(mode.transport(inner))
     assert inner.closed
 
 
-def test_closing_the_client_closes_the_wrapped_transport() -> None:
-    inner = FakeTransport()
-    with httpx.Client(transport=remedy.RemedyTransport(inner)) as client:
-        client.get(URL)
+def test_closing_the_client_closes_the_wrapped_transport(mode: Mode) -> None:
+    inner = fake_inner(mode)
+    with mode.wrap(mode.transport(inner)) as client:
+        assert client.get(URL).status_code == 204
     assert inner.closed
-
-
-@pytest.mark.anyio
-async def test_aclose_closes_the_wrapped_transport() -> None:
-    inner = FakeAsyncTransport()
-    transport = remedy.AsyncRemedyTransport(inner)
-    await transport.aclose()
-    assert inner.closed
-    other = FakeAsyncTransport()
-    async with httpx.AsyncClient(transport=remedy.AsyncRemedyTransport(other)) as client:
-        assert (await client.get(URL)).status_code == 204
-    assert other.closed
 
 
 def test_transport_repr_and_retry() -> None:
@@ -405,39 +336,45 @@ def test_bad_retry_is_a_type_error() -> None:
 # ---- wrap --------------------------------------------------------------------------------------
 
 
-def test_wrap_sync_client_in_place() -> None:
-    client = httpx.Client(
-        transport=mock(409),
-        mounts={"https://other.example": mock(404), "all://blocked.example": None},
+def test_wrap_client_in_place(mode: Mode) -> None:
+    client = mode.httpx_client(
+        transport=mock(503, headers={"Retry-After": "1"}),
+        mounts={
+            "https://other.example": mock(401, json={"error": "invalid_token"}),
+            "all://blocked.example": None,
+        },
     )
+    kind = mode.remedy_transport
     with client:
-        wrapped = remedy.wrap(client, retry=None)
-        assert wrapped is client
-        with pytest.raises(remedy.Conflict):
+        assert remedy.wrap(client.httpx, retry=None) is client.httpx
+        with pytest.raises(remedy.ServiceUnavailable) as caught:
             client.get(URL)
-        with pytest.raises(remedy.NotFound):
+        assert len(caught.value.attempts) == 1  # retry=None: not retried
+        with pytest.raises(remedy.InvalidToken):
             client.get("https://other.example/x")
-        assert isinstance(client._transport, remedy.RemedyTransport)
-        for pattern, transport in client._mounts.items():
+        assert isinstance(client.transport, kind)
+        for pattern, transport in client.httpx._mounts.items():
             if transport is None:
                 assert pattern.pattern == "all://blocked.example"
             else:
-                assert isinstance(transport, remedy.RemedyTransport)
+                assert isinstance(transport, kind)
                 assert transport.retry is None
 
 
-def test_wrap_is_idempotent() -> None:
-    client = httpx.Client(transport=mock(404), mounts={"https://other.example": mock(500)})
-    with client:
-        remedy.wrap(client)
-        first = client._transport
-        mounted = list(client._mounts.values())
-        assert remedy.wrap(client) is client
-        assert client._transport is first
-        assert list(client._mounts.values()) == mounted
-        for transport in [client._transport, *client._mounts.values()]:
-            assert isinstance(transport, remedy.RemedyTransport)
-            assert not isinstance(transport.transport, remedy.RemedyTransport)
+def test_wrap_is_idempotent(mode: Mode) -> None:
+    client = mode.httpx_client(
+        transport=mock(404), mounts={"https://other.example": mock(500)}
+    ).httpx
+    kind = mode.remedy_transport
+    remedy.wrap(client)
+    first = client._transport
+    mounted = list(client._mounts.values())
+    assert remedy.wrap(client) is client
+    assert client._transport is first
+    assert list(client._mounts.values()) == mounted
+    for transport in [client._transport, *client._mounts.values()]:
+        assert isinstance(transport, kind)
+        assert not isinstance(transport.transport, kind)
 
 
 def test_wrap_default_client_transport() -> None:
@@ -445,26 +382,6 @@ def test_wrap_default_client_transport() -> None:
         remedy.wrap(client)
         assert isinstance(client._transport, remedy.RemedyTransport)
         assert isinstance(client._transport.transport, httpx.HTTPTransport)
-
-
-@pytest.mark.anyio
-async def test_wrap_async_client_in_place() -> None:
-    client = httpx.AsyncClient(
-        transport=mock(503, headers={"Retry-After": "1"}),
-        mounts={"https://other.example": mock(401, json={"error": "invalid_token"})},
-    )
-    async with client:
-        assert remedy.wrap(client, retry=None) is client
-        assert remedy.wrap(client) is client
-        assert isinstance(client._transport, remedy.AsyncRemedyTransport)
-        assert not isinstance(client._transport.transport, remedy.AsyncRemedyTransport)
-        with pytest.raises(remedy.ServiceUnavailable) as caught:
-            await client.get(URL)
-        assert len(caught.value.attempts) == 1
-        with pytest.raises(remedy.InvalidToken):
-            await client.get("https://other.example/x")
-        for transport in client._mounts.values():
-            assert isinstance(transport, remedy.AsyncRemedyTransport)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ import math
 import secrets as _secrets
 import threading
 import time
+from collections.abc import Callable
 
 import anyio.to_thread
 
@@ -121,11 +122,23 @@ class MemoryStore(Store):
     Args:
         lock_ttl: the longest a refresh lock is held.
         max_pause: the longest pause kept, in seconds (see :attr:`Store.max_pause`).
+        clock: the monotonic clock expiries, locks and pauses are measured on, in seconds
+            (default ``time.monotonic``). Tests pass a fake one to let time pass without
+            sleeping; it must only move forward.
     """
 
-    def __init__(self, *, lock_ttl: float = 10.0, max_pause: float = DEFAULT_MAX_PAUSE) -> None:
+    def __init__(
+        self,
+        *,
+        lock_ttl: float = 10.0,
+        max_pause: float = DEFAULT_MAX_PAUSE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not callable(clock):
+            raise TypeError(f"clock must be a callable returning seconds, not {clock!r}")
         self.lock_ttl = float(lock_ttl)
         self.max_pause = check_max_pause(max_pause)
+        self._clock = clock
         self._guard = threading.Lock()
         self._values: dict[str, tuple[bytes, float | None]] = {}
         self._pauses: dict[str, float] = {}
@@ -139,22 +152,22 @@ class MemoryStore(Store):
             if found is None:
                 return None
             value, until = found
-            if until is not None and time.monotonic() >= until:
+            if until is not None and self._clock() >= until:
                 del self._values[key]
                 return None
             return value
 
     def put(self, key: str, value: bytes, ttl: float | None) -> None:
         with self._guard:
-            self._values[key] = (value, None if ttl is None else time.monotonic() + ttl)
+            self._values[key] = (value, None if ttl is None else self._clock() + ttl)
 
     def lock(self, key: str) -> str | None:
         token = _secrets.token_hex(8)
         with self._guard:
             held = self._values.get(key)
-            if held is not None and held[1] is not None and time.monotonic() < held[1]:
+            if held is not None and held[1] is not None and self._clock() < held[1]:
                 return None
-            self._values[key] = (token.encode(), time.monotonic() + self.lock_ttl)
+            self._values[key] = (token.encode(), self._clock() + self.lock_ttl)
         return token
 
     def put_fenced(self, lock: str, token: str, key: str, value: bytes, ttl: float | None) -> bool:
@@ -163,10 +176,10 @@ class MemoryStore(Store):
             if (
                 held is None
                 or held[0] != token.encode()
-                or (held[1] is not None and time.monotonic() >= held[1])
+                or (held[1] is not None and self._clock() >= held[1])
             ):
                 return False
-            self._values[key] = (value, None if ttl is None else time.monotonic() + ttl)
+            self._values[key] = (value, None if ttl is None else self._clock() + ttl)
             return True
 
     def unlock(self, key: str, token: str) -> None:
@@ -179,7 +192,7 @@ class MemoryStore(Store):
         seconds = self.pause_length(seconds)
         if seconds <= 0:
             return
-        now = time.monotonic()
+        now = self._clock()
         until = now + seconds
         with self._guard:
             if until > self._pauses.get(origin, 0.0):
@@ -192,7 +205,7 @@ class MemoryStore(Store):
         until = self._pauses.get(origin)
         if until is None:
             return 0.0
-        left = until - time.monotonic()
+        left = until - self._clock()
         if left <= 0:
             self._pauses.pop(origin, None)
             return 0.0
