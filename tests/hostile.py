@@ -37,10 +37,10 @@ CLIENT_ID = "fuzz-client"
 CLIENT_SECRET = "cs-Zq8Xv3Lp7Rw2Tn5K"
 #: Placeholders the server fills in when it answers. ``NEW_TOKEN``: a fresh, unique access token
 #: (the token endpoint and the token source hand them out); the others echo back what the
-#: request carried: its token (or, to the token endpoint, the client secret), percent-encoded
-#: or as the whole ``Authorization`` value.
+#: request carried: its token (or, to the token endpoint, the client secret), percent-encoded,
+#: the whole ``Authorization`` value, or the whole request body (a token request's form).
 NEW_TOKEN = "@@NEW@@"
-ECHOES = (b"@@TOKEN@@", b"@@QTOKEN@@", b"@@AUTH@@")
+ECHOES = (b"@@TOKEN@@", b"@@QTOKEN@@", b"@@AUTH@@", b"@@BODY@@")
 
 
 # --------------------------------------------------------------------------------------------
@@ -728,6 +728,7 @@ def _echoes(request: httpx.Request, route: str) -> dict[bytes, bytes]:
         b"@@TOKEN@@": secret.encode(),
         b"@@QTOKEN@@": quote(secret, safe="").encode(),
         b"@@AUTH@@": authorization.encode(),
+        b"@@BODY@@": request.content,
     }
 
 

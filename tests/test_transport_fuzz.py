@@ -133,7 +133,9 @@ class PolicySpec:
 @dataclass(frozen=True)
 class Setup:
     policy: PolicySpec | None
-    credentials: str | None  # None, "basic", "post" (ClientCredentials), "source"
+    #: None; "basic" or "post": ClientCredentials with client_secret_<it>; "refresh": a
+    #: RefreshToken holding a pair already; "source": a TokenSource.
+    credentials: str | None
     raise_errors: bool
     method: str
     follow: bool
@@ -164,7 +166,7 @@ SETUPS = st.builds(
             idempotency_keys=st.booleans(),
         ),
     ),
-    credentials=st.sampled_from([None, None, "basic", "post", "source"]),
+    credentials=st.sampled_from([None, None, "basic", "post", "refresh", "source"]),
     raise_errors=st.booleans(),
     method=st.sampled_from(
         ["GET", "GET", "DELETE", "POST", "POST-key", "POST-stream", "POST-stream", "PUT"]
@@ -196,6 +198,16 @@ def transport_options(
             CLIENT_SECRET,
             scope="read",
             auth_method=f"client_secret_{setup.credentials}",
+        )
+    elif setup.credentials == "refresh":
+        pair = {"access_token": server.new_token(), "refresh_token": server.new_token()}
+        server.remember(pair)
+        options["credentials"] = remedy.RefreshToken(
+            TOKEN_URL,
+            CLIENT_ID,
+            token={**pair, "expires_in": 3600},
+            client_secret=CLIENT_SECRET,
+            on_token=server.remember,
         )
     elif setup.credentials == "source":
         source = (AsyncFuzzSource if is_async else FuzzSource)(source_script, server)
@@ -369,7 +381,21 @@ def run_async(example: Example, backend: str) -> None:
                     call.error = error
                 example.end(call)
 
-    anyio.run(main, backend=backend)
+    with warnings.catch_warnings():
+        # httpx's own, with or without this library: following a redirect whose body does not
+        # decode (DecodingError) leaves the response's aiter_raw() unfinished, which trio
+        # reports when it is collected. This library never calls aiter_raw().
+        redirects_to_decode = backend == "trio" and example.setup.follow
+        redirects_to_decode &= any(
+            300 <= a.status < 400 and a.coding is not None for a in example.server.scripts["api"]
+        )
+        if redirects_to_decode:
+            warnings.filterwarnings(
+                "ignore", "Async generator 'httpx._models.Response.aiter_raw'", ResourceWarning
+            )
+        anyio.run(main, backend=backend)
+        if redirects_to_decode:
+            gc.collect()  # within the filter
 
 
 def _raw(response: httpx.Response) -> bytes | None:
