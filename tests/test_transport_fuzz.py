@@ -726,20 +726,22 @@ def test_raw_heads_through_httpx_transport_end_in_a_response_or_a_documented_err
     url = server.url + "/items?page=1"
     timeout = httpx.Timeout(1.0)
     call = RawCall()
-    started = time.perf_counter()
     with collected_logs() as logs:
         if mode == "sync":
             with httpx.Client(transport=transport, timeout=timeout) as client:
+                started = time.perf_counter()
                 try:
                     with client.stream("GET", url) as response:
                         call.response = response
                         call.raw = b"".join(response.iter_raw())
                 except Exception as error:
                     call.error = error
+                call.seconds = time.perf_counter() - started
         else:
 
             async def main() -> None:
                 async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+                    started = time.perf_counter()
                     try:
                         async with client.stream("GET", url) as response:
                             call.response = response
@@ -747,6 +749,7 @@ def test_raw_heads_through_httpx_transport_end_in_a_response_or_a_documented_err
                                 call.raw = b"".join([part async for part in parts])
                     except Exception as error:
                         call.error = error
+                    call.seconds = time.perf_counter() - started
 
             with warnings.catch_warnings():
                 long_body = any(len(a.body) > 64 * 1024 for a in answers)
@@ -759,7 +762,6 @@ def test_raw_heads_through_httpx_transport_end_in_a_response_or_a_documented_err
                 anyio.run(main, backend=mode)
                 if stepping_around:
                     gc.collect()  # within the filter: an abandoned generator is reported now
-    call.seconds = time.perf_counter() - started
     check_raw_call(call, script, clock, attempts, raise_errors, tokens, logs)
 
 
