@@ -52,7 +52,7 @@ from hypothesis import strategies as st
 
 import httpx_remedy as remedy
 
-from .conftest import FakeClock, on_clock
+from .helpers import FakeClock, on_clock
 from .hostile import (
     API,
     CLIENT_ID,
@@ -505,9 +505,7 @@ def check_error(example: Example, call: Call, number: int, secrets: set[str]) ->
         assert error.request.url.host == last.request.url.host
         if not setup.raise_errors:
             assert last.route == "token", "an API error raised with raise_errors=False"
-        assert error.attempts or (KNOWN.token_error_attempts() and last.route == "token"), (
-            "an error without attempts"
-        )
+        assert error.attempts, "an error without attempts"
         assert error.retry_after is None or (
             math.isfinite(error.retry_after) and error.retry_after >= 0
         )
@@ -531,6 +529,12 @@ def check_error(example: Example, call: Call, number: int, secrets: set[str]) ->
             assert number > 0 or call.hops > 1, "a rejection remembered before there was one"
         elif isinstance(error, remedy.OriginPaused):
             assert setup.store
+        elif isinstance(error, remedy.TokenEndpointUnreachable):
+            # The token endpoint's own transport error, named for the token URL (and still
+            # that transport error: except httpx.ConnectError keeps working).
+            assert isinstance(error, httpx.TransportError)
+            assert any(raised is error.__cause__ for raised in server.raised)
+            assert TOKEN_URL in str(error)
         else:
             pytest.fail(f"{error!r} has no reason to be raised here")
         return
@@ -566,12 +570,7 @@ def check_typed(error: Exception, secrets: set[str]) -> None:
         if value is not None:
             texts.append(str(value))
     texts += [str(attempt) for attempt in getattr(error, "attempts", ())]
-    try:
-        copy = remedy.redacted(error)
-    except UnicodeEncodeError:
-        if KNOWN.portable_headers():
-            return  # see test_known_bug_portable_copy_of_non_ascii_header
-        raise
+    copy = remedy.redacted(error)
     assert type(copy) is type(error) or type(copy).__name__ == type(error).__name__
     texts += [str(copy), repr(copy)]
     request = getattr(copy, "request", None) if isinstance(copy, remedy.HTTPError) else None
@@ -585,13 +584,8 @@ def check_typed(error: Exception, secrets: set[str]) -> None:
 
 
 def _pickled(error: Exception) -> Any:
-    """The error through pickle (None while a known bug stops it)."""
-    try:
-        return pickle.loads(pickle.dumps(error))
-    except UnicodeEncodeError:
-        if KNOWN.portable_headers():
-            return None  # see test_known_bug_portable_copy_of_non_ascii_header
-        raise
+    """The error through pickle."""
+    return pickle.loads(pickle.dumps(error))
 
 
 def _secret_forms(secrets: set[str]) -> set[str]:
@@ -751,17 +745,7 @@ def test_raw_heads_through_httpx_transport_end_in_a_response_or_a_documented_err
                         call.error = error
                     call.seconds = time.perf_counter() - started
 
-            with warnings.catch_warnings():
-                long_body = any(len(a.body) > 64 * 1024 for a in answers)
-                stepping_around = long_body and mode == "trio" and KNOWN.trio_generators()
-                if stepping_around:
-                    # see test_known_bug_trio_long_error_body_leaves_no_generator_behind
-                    warnings.filterwarnings(
-                        "ignore", "Async generator 'http(x|core)", ResourceWarning
-                    )
-                anyio.run(main, backend=mode)
-                if stepping_around:
-                    gc.collect()  # within the filter: an abandoned generator is reported now
+            anyio.run(main, backend=mode)
     check_raw_call(call, script, clock, attempts, raise_errors, tokens, logs)
 
 
@@ -818,10 +802,7 @@ def check_raw_call(
 
 
 # --------------------------------------------------------------------------------------------
-# Known bugs. Each has a minimal test below, marked xfail(strict=True); while its reproduction
-# still fails, the properties above step around that bug (and only it), so that they go on
-# looking for others. Fixed, the xfail turns into a failure (strict): remove the mark, and the
-# properties check that behaviour too without any edit (the probes find the bug gone).
+# Bugs the fuzzing found, each kept as its minimal reproduction.
 # --------------------------------------------------------------------------------------------
 
 
@@ -873,38 +854,7 @@ def _trio_warnings_for_long_error_body() -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
 
 
-class KNOWN:
-    """Whether each known bug still reproduces (probed once, when first asked)."""
-
-    @staticmethod
-    @functools.cache
-    def portable_headers() -> bool:
-        try:
-            pickle.dumps(_error_with_header(b"caf\xe9"))
-        except UnicodeEncodeError:
-            return True
-        return False
-
-    @staticmethod
-    @functools.cache
-    def token_error_attempts() -> bool:
-        return not _error_from_token_endpoint_2xx().attempts
-
-    @staticmethod
-    @functools.cache
-    def trio_generators() -> bool:
-        return bool(_trio_warnings_for_long_error_body())
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="known bug: _portable.portable_response / portable_request rebuild the headers from "
-    "their decoded text, which httpx encodes again as ASCII: pickle.dumps(e) and "
-    "remedy.redacted(e) raise UnicodeEncodeError for an error whose response has a header "
-    "byte outside ASCII (X-Error-Message: caf\\xe9)",
-)
-def test_known_bug_portable_copy_of_non_ascii_header() -> None:
+def test_the_portable_copy_keeps_non_ascii_header_bytes() -> None:
     error = _error_with_header(b"caf\xe9")
     copy = pickle.loads(pickle.dumps(error))
     assert copy.response.headers.raw == [(b"X-Error-Message", b"caf\xe9")] or (
@@ -913,13 +863,7 @@ def test_known_bug_portable_copy_of_non_ascii_header() -> None:
     assert str(remedy.redacted(error)) == str(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: _credentials.parse_token_response builds the typed error of a 2xx token "
-    "response carrying an OAuth error without attempts (HTTPError.attempts documents at least "
-    "one record per send)",
-)
-def test_known_bug_token_endpoint_2xx_error_has_attempts() -> None:
+def test_a_token_endpoint_2xx_error_has_its_attempt() -> None:
     error = _error_from_token_endpoint_2xx()
     assert isinstance(error, remedy.InvalidClient)
     assert len(error.attempts) == 1
@@ -927,12 +871,5 @@ def test_known_bug_token_endpoint_2xx_error_has_attempts() -> None:
     assert error.attempts[0].action == "raise"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: _transport._read_async closes the body iterator it stopped early, but "
-    "not the async generators httpx and httpcore nest inside it: under trio, an error body "
-    "longer than max_error_body from a real connection leaves them to the garbage collector, "
-    "which trio reports as ResourceWarning",
-)
-def test_known_bug_trio_long_error_body_leaves_no_generator_behind() -> None:
+def test_trio_long_error_body_leaves_no_generator_behind() -> None:
     assert _trio_warnings_for_long_error_body() == []

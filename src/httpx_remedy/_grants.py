@@ -29,7 +29,8 @@ from ._classify import build_error, describe, error_scrubber
 from ._exceptions import TokenResponseError
 from ._http import Request, Response, buffered, new_request, stack_of
 from ._manager import TokenManager
-from ._redact import REDACTED, basic_credentials, without_credential_members
+from ._policy import Attempt
+from ._redact import REDACTED, basic_credentials, redact_url, without_credential_members
 from ._store import Store
 from ._token import (
     LEEWAY,
@@ -420,10 +421,23 @@ def parse_token_response(
         error_scrubber(request, secrets),
     )
     if details.error is not None:
+        # One record, as every typed error has: the send whose answer this is.
+        attempt = Attempt(
+            1,
+            1,
+            request.method,
+            redact_url(request.url),
+            response.status_code,
+            details.error,
+            0.0,
+            "raise",
+            note=f"the token endpoint answered {response.status_code} with an OAuth error",
+        )
         raise build_error(
             request,
             buffered(response, body, request),
             details,
+            attempts=(attempt,),
             secrets=secrets,
             body_cut=body_cut,
         )

@@ -105,13 +105,8 @@ def _portable(value: object, scrubber: Scrubber) -> Any:
 def portable_request(request: Request, scrubber: Scrubber) -> Request:
     """The request as a reader needs it: method, redacted URL, headers without credentials;
     no body (a token request's body holds the client secret or the refresh token)."""
-    headers = [
-        (name, scrubber.text(value))
-        for name, value in request.headers.multi_items()
-        if not is_secret_header(name)
-    ]
     copy: Request = stack_of(request).Request(
-        request.method, redact_url(request.url), headers=headers
+        request.method, redact_url(request.url), headers=_portable_headers(request, scrubber)
     )
     return copy
 
@@ -120,15 +115,10 @@ def portable_response(response: Response, scrubber: Scrubber) -> Response:
     """The response as read: status, headers without cookies or credentials, the body read,
     scrubbed; its request made portable too."""
     request = getattr(response, "_request", None)
-    headers = [
-        (name, scrubber.text(value))
-        for name, value in response.headers.multi_items()
-        if not is_secret_header(name)
-    ]
     body = scrubber.cut_bytes(body_in_memory(response) or b"")
     copy: Response = stack_of(response).Response(
         response.status_code,
-        headers=headers,
+        headers=_portable_headers(response, scrubber),
         content=without_credential_members(body),
         request=portable_request(request, scrubber) if isinstance(request, REQUESTS) else None,
         extensions={
@@ -138,3 +128,14 @@ def portable_response(response: Response, scrubber: Scrubber) -> Response:
         },
     )
     return copy
+
+
+def _portable_headers(message: Request | Response, scrubber: Scrubber) -> list[tuple[bytes, bytes]]:
+    """The headers without credentials, each value scrubbed, kept as bytes in the encoding they
+    came in: decoded to text, a byte outside ASCII (``caf\\xe9``) could not be encoded again."""
+    encoding = message.headers.encoding
+    return [
+        (name, scrubber.text(value.decode(encoding)).encode(encoding, "replace"))
+        for name, value in message.headers.raw
+        if not is_secret_header(name.decode(encoding))
+    ]

@@ -6,7 +6,11 @@ a body that fails to decode still yields its bytes. Decoding is bounded (``_deco
 
 from __future__ import annotations
 
+import contextlib
 import time
+from typing import Any
+
+import anyio
 
 from ._body import BodyRead, ReadBody
 from ._http import TRANSPORT_ERRORS, body_in_memory, decode_body
@@ -62,17 +66,42 @@ async def read_async(command: ReadBody) -> BodyRead:
         return read
     reading = _Reading(command)
     iterator = response.stream.__aiter__()  # type: ignore[union-attr]
+    ended = False
     try:
         while reading.wants_more():
             reading.take(await iterator.__anext__())
     except ASYNC_BODY_END:
-        pass
+        ended = True
     finally:
+        await response.aclose()
+        if not ended:
+            await _unwind(iterator)
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
-        await response.aclose()
     return reading.result()
+
+
+async def _unwind(iterator: Any) -> None:
+    """Run a body iterator stopped early to its end, on its closed response: httpx and httpcore
+    nest async generators in it that ``aclose()`` does not reach, and trio reports every one
+    left suspended when it is collected. What the connection had buffered comes out first (at
+    most ``_UNWIND_STEPS`` chunks), then the closed connection fails the next read, which
+    unwinds them all; the zero timeout makes sure nothing is waited for, and the byte cap that a
+    stream which is not a connection's (one in memory, say) is not read on to its end."""
+    drained = 0
+    with anyio.move_on_after(0), contextlib.suppress(Exception):
+        for _ in range(_UNWIND_STEPS):
+            drained += len(await iterator.__anext__())
+            if drained > _UNWIND_BYTES:
+                break
+
+
+#: Chunks taken from a stopped body's buffers before giving up on unwinding it: more than one
+#: read of 64 KiB can hold (the smallest chunk, ``1\r\nx\r\n``, takes 6 bytes)...
+_UNWIND_STEPS = 16_384
+#: ...and bytes: a connection's buffers hold a read or two of 64 KiB, never more.
+_UNWIND_BYTES = 256 * 1024
 
 
 def _in_memory(command: ReadBody) -> BodyRead | None:
