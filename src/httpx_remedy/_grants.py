@@ -140,8 +140,9 @@ class Grant:
             stack or stack_of(None), "POST", url, headers=headers, content=body.encode("utf-8")
         )
 
-    def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Take a new token response; returns the token data to use."""
+    def accept(self, data: Mapping[str, Any], wall_now: float | None = None) -> Mapping[str, Any]:
+        """Take a new token response (``wall_now``: the transport's wall clock, when it
+        answered); returns the token data to use."""
         return data
 
     def logs_in(self, scope: str | None) -> bool:
@@ -375,13 +376,14 @@ class RefreshToken(Grant):
             params["scope"] = scope
         return params
 
-    def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    def accept(self, data: Mapping[str, Any], wall_now: float | None = None) -> Mapping[str, Any]:
         with self._lock:
             merged = dict(data)
             lifetime = token_number(merged.get("expires_in"))
             if lifetime is not None and "expires_at" not in merged:
                 # So that a pair persisted by on_token and restored later knows its age.
-                merged["expires_at"] = int(time.time() + lifetime)
+                now = time.time() if wall_now is None else wall_now
+                merged["expires_at"] = int(now + lifetime)
             if not merged.get("refresh_token") and self._data.get("refresh_token"):
                 # The server did not rotate: the old refresh token stays valid (RFC 6749 §6).
                 merged["refresh_token"] = self._data.get("refresh_token")

@@ -254,7 +254,7 @@ def fetch(settings: Settings, scope: str | None, call: TokenCall) -> Flow[Token]
         data = yield from exchange(
             settings, lambda: source.token_request(scope, settings.stack), call
         )
-    data = source.accept(data)
+    data = source.accept(data, settings.wall_clock())
     return Token.from_response(
         data, now=settings.clock(), wall_now=settings.wall_clock(), leeway=source.leeway
     )
