@@ -137,3 +137,34 @@ class DPoPServer:
         if checked.jkt != bound:
             return self._refuse(401, "invalid_token", challenge=True)
         return httpx.Response(200, json={"ok": True, "scheme": "DPoP"})
+
+
+def hand_proof(
+    key: Any,
+    htm: str,
+    htu: str,
+    *,
+    nonce: str | None = None,
+    access_token: str | None = None,
+    jti: str | None = None,
+) -> str:
+    """An ES256 proof made with joserfc alone (no code of the library): for checking servers."""
+    import hashlib
+    import time
+    import uuid
+
+    from joserfc import jwt
+
+    claims: dict[str, Any] = {
+        "jti": jti or str(uuid.uuid4()),
+        "htm": htm,
+        "htu": htu,
+        "iat": int(time.time()),
+    }
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if access_token is not None:
+        digest = hashlib.sha256(access_token.encode("ascii")).digest()
+        claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+    return str(jwt.encode(header, claims, key))

@@ -134,7 +134,13 @@ class DPoPChecker:
             raise ProofRejected("invalid_dpop_proof", "no jti")
         if claims.get("htm") != method:
             raise ProofRejected("invalid_dpop_proof", "htm mismatch")
-        if claims.get("htu") != expected_htu(url):
+        htu = claims.get("htu")
+        # RFC 9449 §4.3 (9): "ignoring any query and fragment parts", as oidc-provider reads it.
+        try:
+            same = isinstance(htu, str) and expected_htu(htu) == expected_htu(url)
+        except ValueError:  # a port that is not a number
+            same = False
+        if not same:
             raise ProofRejected("invalid_dpop_proof", "htu mismatch")
         iat = claims.get("iat")
         if not isinstance(iat, int) or abs(iat - now) > MAX_SKEW:
