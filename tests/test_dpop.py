@@ -133,6 +133,18 @@ def test_ath_and_nonce_go_in_when_given(keys: dict[str, DPoPKey]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("jti", "nonce"),
+    [('a"b', "n"), ("x", "q\\z"), ("caf\u00e9", "n"), ("t\x01", "n"), ("j", '","htm":"POST')],
+)
+def test_claims_that_need_escaping_are_json_encoded(
+    keys: dict[str, DPoPKey], jti: str, nonce: str
+) -> None:
+    proof = keys["ES256"].proof("GET", "https://rs.example.com/x", jti=jti, nonce=nonce)
+    claims = claims_of(proof)
+    assert (claims["jti"], claims["nonce"], claims["htm"]) == (jti, nonce, "GET")
+
+
+@pytest.mark.parametrize(
     ("url", "htu"),
     [
         ("https://rs.example.com/a/b?x=1#frag", "https://rs.example.com/a/b"),

@@ -55,6 +55,15 @@ _PUBLIC_MEMBERS = {
 _MIN_RSA_BITS = 2048
 
 
+#: Claims written as they are need no JSON escaping: printable ASCII, and every quote or
+#: backslash is one of the claims' own (a value holding one fails the match).
+_TEXT = r'"[\x20\x21\x23-\x5b\x5d-\x7e]*"'
+_PLAIN_JSON = re.compile(
+    rf'\{{"jti":{_TEXT},"htm":{_TEXT},"htu":{_TEXT},"iat":-?\d+'
+    rf'(,"nonce":{_TEXT})?(,"ath":{_TEXT})?\}}'
+)
+
+
 def _b64(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
@@ -179,17 +188,20 @@ class DPoPKey:
     ) -> str:
         """The proof JWT for these claims (``jti`` random unless given). The cached header,
         the claims, and joserfc's signature of the two."""
-        claims: dict[str, object] = {
-            "jti": jti or _b64(os.urandom(16)).decode("ascii"),
-            "htm": htm,
-            "htu": htu,
-            "iat": int(iat),
-        }
-        if nonce is not None:
-            claims["nonce"] = nonce
-        if ath is not None:
-            claims["ath"] = ath
-        signing_input = self._header + _b64(json.dumps(claims, separators=(",", ":")).encode())
+        jti = jti or _b64(os.urandom(16)).decode("ascii")
+        extra = (f',"nonce":"{nonce}"' if nonce is not None else "") + (
+            f',"ath":"{ath}"' if ath is not None else ""
+        )
+        claims = f'{{"jti":"{jti}","htm":"{htm}","htu":"{htu}","iat":{int(iat)}{extra}}}'
+        if _PLAIN_JSON.fullmatch(claims) is None:
+            # Something needs escaping (a jti or nonce passed to proof()): the JSON encoder's.
+            data: dict[str, object] = {"jti": jti, "htm": htm, "htu": htu, "iat": int(iat)}
+            if nonce is not None:
+                data["nonce"] = nonce
+            if ath is not None:
+                data["ath"] = ath
+            claims = json.dumps(data, separators=(",", ":"))
+        signing_input = self._header + _b64(claims.encode("ascii"))
         signature = self._algorithm.sign(signing_input, self._key)
         return (signing_input + b"." + _b64(signature)).decode("ascii")
 
