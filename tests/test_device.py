@@ -546,3 +546,28 @@ async def test_a_cancel_event_interrupts_the_async_wait(server: DeviceServer) ->
         with pytest.raises(remedy.LoginCancelled):
             await client.get(API)
     assert time.monotonic() - started < 1.5
+
+
+def test_set_token_tells_on_token_and_reset_forgets_the_pair() -> None:
+    saved: list[dict[str, Any]] = []
+    creds = device(on_token=saved.append)
+    assert creds.logs_in(None)
+    creds.set_token({"access_token": "a", "refresh_token": "r"})
+    assert saved == [{"access_token": "a", "refresh_token": "r"}]
+    assert not creds.logs_in(None)
+    creds.reset()
+    assert creds.logs_in(None)
+    assert creds.token == {}
+    assert creds.manager.token is None
+
+
+def test_the_login_errors_pickle_and_say_what_ran_out() -> None:
+    import pickle
+
+    timeout = pickle.loads(pickle.dumps(remedy.LoginTimeout(12.0, "DeviceCode(timeout=12)", 2)))
+    assert isinstance(timeout, remedy.LoginTimeout)
+    assert (timeout.waited, timeout.cap, timeout.polls) == (12.0, "DeviceCode(timeout=12)", 2)
+    assert str(timeout).startswith("the device login was not approved in time: DeviceCode(")
+    cancelled = pickle.loads(pickle.dumps(remedy.LoginCancelled(1.5, 1)))
+    assert (cancelled.waited, cancelled.polls) == (1.5, 1)
+    assert "1 poll of the token endpoint" in str(cancelled)

@@ -30,7 +30,7 @@ from httpx_remedy import DPoPKey, Token
 from httpx_remedy._dpop import MAX_NONCES, Signer, ath_of, target_uri, thumbprint_of
 
 from .conftest import FakeClock, async_client, sync_client
-from .dpop_server import API, SECRET, TOKEN_URL, DPoPServer, claims_of, header_of
+from .dpop_server import API, SECRET, TOKEN_URL, DPoPServer, Seen, claims_of, header_of
 
 ALGS = ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA", "Ed25519"]
 
@@ -607,3 +607,114 @@ def test_a_users_own_dpop_header_elsewhere_is_left_alone(clock: FakeClock, key: 
     with sync_client(handler, clock, credentials=dpop_credentials(key), origins=[API]) as client:
         client.get("https://other.example/x", headers={"DPoP": own})
     assert seen[0].headers["dpop"] == own
+
+
+# ---- a transport error on the way, sync and async
+
+
+class Flaky:
+    """The first API request fails to connect; everything else goes to ``server``."""
+
+    def __init__(self, server: DPoPServer) -> None:
+        self.server = server
+        self.failed = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/items" and not self.failed:
+            self.failed = True
+            self.server.seen.append(Seen(request.method, str(request.url), "DPoP", [], 0))
+            self.server.seen[-1].proofs = request.headers.get_list("dpop")
+            raise httpx.ConnectError("refused", request=request)
+        return self.server(request)
+
+
+def test_a_connect_error_is_retried_with_a_fresh_proof(clock: FakeClock, key: DPoPKey) -> None:
+    server = DPoPServer(clock)
+    with sync_client(Flaky(server), clock, credentials=dpop_credentials(key)) as client:
+        assert client.get(API + "/items").status_code == 200
+    failed, ok = server.api_requests()
+    assert failed.claims["jti"] != ok.claims["jti"]
+    with (
+        sync_client(Flaky(server), clock, credentials=dpop_credentials(key), retry=None) as client,
+        pytest.raises(httpx.ConnectError),
+    ):
+        client.get(API + "/items")
+
+
+@pytest.mark.anyio
+async def test_a_connect_error_is_retried_with_a_fresh_proof_async(
+    clock: FakeClock, key: DPoPKey
+) -> None:
+    server = DPoPServer(clock)
+    async with async_client(Flaky(server), clock, credentials=dpop_credentials(key)) as client:
+        assert (await client.get(API + "/items")).status_code == 200
+    failed, ok = server.api_requests()
+    assert failed.claims["jti"] != ok.claims["jti"]
+    creds = dpop_credentials(key)
+    async with async_client(Flaky(server), clock, credentials=creds, retry=None) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(API + "/items")
+
+
+@pytest.mark.anyio
+async def test_a_retry_a_refresh_and_a_redirect_async(clock: FakeClock, key: DPoPKey) -> None:
+    server = DPoPServer(clock)
+    elsewhere: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/away":
+            return httpx.Response(302, headers={"Location": "https://other.example/landing"})
+        if request.url.host == "other.example":
+            elsewhere.append(request)
+            return httpx.Response(200)
+        return server(request)
+
+    async with async_client(handler, clock, credentials=dpop_credentials(key)) as client:
+        await client.get(API + "/items")
+        server.api_answers.append(httpx.Response(503, headers={"Retry-After": "1"}))
+        assert (await client.get(API + "/items")).status_code == 200
+        server.issued.clear()
+        assert (await client.get(API + "/items")).status_code == 200
+        assert (await client.get(API + "/away", follow_redirects=True)).status_code == 200
+    api = [s for s in server.api_requests() if s.url.endswith("/items")]
+    assert [s.status for s in api] == [200, 503, 200, 401, 200]
+    assert len({s.claims["jti"] for s in api}) == 5
+    assert "dpop" not in elsewhere[0].headers
+
+
+# ---- the rest of the small print
+
+
+def test_a_proof_header_that_is_not_ours_has_no_nonce() -> None:
+    from httpx_remedy._dpop import sent_nonce
+
+    assert sent_nonce(None) is None
+    assert sent_nonce("no-dots") is None
+    assert sent_nonce("a.!!!.c") is None
+    assert sent_nonce("a.WzFd.c") is None  # a JSON array, not claims
+
+
+def test_escaped_claims_keep_their_ath(keys: dict[str, DPoPKey]) -> None:
+    proof = keys["ES256"].proof("GET", "https://rs.example.com/", jti='"', access_token="t")
+    assert claims_of(proof)["ath"] == ath_of("t")
+
+
+def test_an_error_keeps_no_proof_once_redacted_or_pickled(clock: FakeClock, key: DPoPKey) -> None:
+    server = DPoPServer(clock)
+    with sync_client(server, clock, credentials=dpop_credentials(key)) as client:
+        client.get(API + "/items")
+        server.api_answers.append(
+            httpx.Response(401, headers={"WWW-Authenticate": 'DPoP error="invalid_dpop_proof"'})
+        )
+        with pytest.raises(remedy.InvalidDPoPProof) as caught:
+            client.get(API + "/items")
+    error = caught.value
+    proof = error.request.headers["dpop"]  # the live request, as sent (as httpx keeps it)
+    assert proof not in str(error)
+    assert "tok-1" not in str(error)
+    copy = remedy.redacted(error)
+    assert "dpop" not in copy.request.headers
+    assert "authorization" not in copy.request.headers
+    pickled = pickle.dumps(error)
+    assert proof.encode() not in pickled
+    assert proof.split(".")[2].encode() not in pickled

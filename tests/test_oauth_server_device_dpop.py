@@ -208,3 +208,61 @@ def test_proofs_are_checked_at_the_token_endpoint(server: OAuthServer, key: ECKe
             headers=[("DPoP", p) for p in proofs],
         )
         assert answer.json()["error"] == "invalid_dpop_proof", proofs
+
+
+def _jwt(header: dict[str, Any], claims: dict[str, Any], key: ECKey | None = None) -> str:
+    import base64
+    import json
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    if key is not None:
+        from joserfc import jwt
+
+        return str(jwt.encode(header, claims, key))
+    return f"{part(header)}.{part(claims)}.c2ln"
+
+
+def test_the_checker_refuses_what_rfc_9449_refuses(key: ECKey) -> None:
+    import time as clock
+
+    from httpx_remedy.testing._server_dpop import DPoPChecker, ProofRejected
+
+    checker = DPoPChecker()
+    url = "https://rs.example.com/x"
+    now = clock.time()
+    jwk = key.as_dict(private=False)
+    good_header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}
+    base = {"jti": "j1", "htm": "GET", "htu": url, "iat": int(now)}
+    cases: list[tuple[list[str], str, str | None]] = [
+        ([], "0 DPoP headers", None),
+        (["x.y"], "not a JWT", None),
+        ([_jwt({"typ": "dpop+jwt"}, base)[:-5]], "not a JWT", None),
+        (["WyJhIl0.WyJiIl0.c2ln"], "not a JWT", None),
+        ([_jwt({**good_header, "typ": "JWT"}, base)], "typ", None),
+        ([_jwt({**good_header, "alg": "HS256"}, base)], "alg 'HS256'", None),
+        ([_jwt({**good_header, "jwk": key.as_dict(private=True)}, base)], "private key", None),
+        ([_jwt(good_header, base)], "bad signature", None),
+        ([_jwt(good_header, {**base, "jti": ""}, key)], "no jti", None),
+        ([_jwt(good_header, {**base, "htm": "POST"}, key)], "htm mismatch", None),
+        ([_jwt(good_header, {**base, "htu": "https://rs.example.com:x/"}, key)], "htu", None),
+        ([_jwt(good_header, {**base, "iat": int(now) - 600}, key)], "iat", None),
+        ([_jwt(good_header, {**base, "jti": "a"}, key)], "ath mismatch", "token"),
+        ([_jwt(good_header, {**base, "jti": "b", "ath": "x"}, key)], "ath without", None),
+    ]
+    for proofs, why, token in cases:
+        with pytest.raises(ProofRejected, match=why):
+            checker.check(proofs, "GET", url, now, token)
+    proof = _jwt(good_header, {**base, "jti": "once"}, key)
+    assert checker.check([proof], "GET", url, now).jkt == key.thumbprint()
+    with pytest.raises(ProofRejected, match="jti replayed"):
+        checker.check([proof], "GET", url, now)
+    # Old jtis are forgotten once there are many.
+    checker._jtis = {f"k:{i}": now - 1000 for i in range(10_001)}
+    checker.check([_jwt(good_header, {**base, "jti": "late"}, key)], "GET", url, now)
+    assert len(checker._jtis) == 1
+    # An IPv6 host keeps its brackets.
+    from httpx_remedy.testing._server_dpop import expected_htu
+
+    assert expected_htu("https://[::1]:8443/a?b#c") == "https://[::1]:8443/a"

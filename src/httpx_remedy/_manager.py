@@ -118,8 +118,6 @@ class TokenManager:
 
     def bound(self, token: Token) -> Token:
         """A copy of the DPoP ``token`` that signs its requests' proofs with the key."""
-        if token._dpop is not None and token._dpop.signer is self.dpop:
-            return token
         if self.dpop is None:
             raise ValueError(dpop_without_key(self.source))
         bound = dataclasses.replace(token, token_type="DPoP")  # the scheme as RFC 9449 spells it
