@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import warnings
 from collections import deque
 from collections.abc import Mapping
@@ -316,16 +317,17 @@ _RECENT_PROOFS = 16
 
 class Signer:
     """One credentials object's DPoP state: its key, the nonce each origin gave last, and the
-    proofs it issued lately. Shared by every transport using those credentials; the dict and
-    deque operations it makes are atomic under the GIL, and a lost nonce only costs one replay.
+    proofs it issued lately. Shared by every transport using those credentials: a nonce is
+    read without a lock (one dict lookup per request) and written under one.
     """
 
-    __slots__ = ("issued", "key", "nonces")
+    __slots__ = ("_lock", "issued", "key", "nonces")
 
     def __init__(self, key: DPoPKey) -> None:
         self.key = key
         self.nonces: dict[Origin, str] = {}
         self.issued: deque[str] = deque(maxlen=_RECENT_PROOFS)
+        self._lock = threading.Lock()
 
     def proof(self, access_token: str | None) -> Proof:
         """What signs the proofs of requests carrying ``access_token`` (None: token requests)."""
@@ -338,9 +340,10 @@ class Signer:
             return None
         nonces = self.nonces
         if nonces.get(origin) != value:
-            if origin not in nonces and len(nonces) >= MAX_NONCES:
-                nonces.pop(next(iter(nonces)), None)
-            nonces[origin] = value
+            with self._lock:
+                if origin not in nonces and len(nonces) >= MAX_NONCES:
+                    del nonces[next(iter(nonces))]
+                nonces[origin] = value
         return value
 
     def withdraw(self, request: Request) -> None:
