@@ -29,7 +29,7 @@ import httpx_remedy as remedy
 from httpx_remedy import DPoPKey, Token
 from httpx_remedy._dpop import MAX_NONCES, Signer, ath_of, target_uri, thumbprint_of
 
-from .conftest import FakeClock, async_client, sync_client
+from .conftest import FakeClock, async_client, on_clock, sync_client
 from .dpop_server import API, SECRET, TOKEN_URL, DPoPServer, Seen, claims_of, header_of
 
 ALGS = ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA", "Ed25519"]
@@ -718,3 +718,25 @@ def test_an_error_keeps_no_proof_once_redacted_or_pickled(clock: FakeClock, key:
     pickled = pickle.dumps(error)
     assert proof.encode() not in pickled
     assert proof.split(".")[2].encode() not in pickled
+
+
+def test_a_dpop_token_is_refreshed_before_it_expires(clock: FakeClock, key: DPoPKey) -> None:
+    server = DPoPServer(clock)
+    with sync_client(server, clock, credentials=dpop_credentials(key)) as client:
+        client.get(API + "/items")
+        clock.sleep(3600 - 30)  # inside the refresh leeway: a new token before the send
+        client.get(API + "/items")
+    assert [s.url == TOKEN_URL for s in server.seen] == [True, False, True, False]
+    assert [s.claims["ath"] for s in server.api_requests()] == [ath_of("tok-1"), ath_of("tok-2")]
+    assert all(s.status == 200 for s in server.seen)
+
+
+def test_wrap_takes_a_token_sources_key(clock: FakeClock, key: DPoPKey) -> None:
+    server = DPoPServer(clock)
+    server.issued["vault-token"] = key.thumbprint
+    source = Source({"access_token": "vault-token", "token_type": "DPoP"})
+    client = httpx.Client(base_url=API, transport=httpx.MockTransport(server))
+    with remedy.wrap(client, credentials=source, dpop=key) as wrapped:
+        on_clock(wrapped._transport, clock)
+        assert wrapped.get("/items").json()["scheme"] == "DPoP"
+    assert server.seen[0].claims["htu"] == API + "/items"
