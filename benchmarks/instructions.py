@@ -102,8 +102,43 @@ def cases() -> dict[str, Callable[[], object]]:
     return built
 
 
+# ---- DPoP beside Bearer (kept apart from the cases above, so that both evolve on their own)
+
+DPOP_TOKEN = {"access_token": "bench-token", "token_type": "DPoP", "expires_in": 10**8}
+
+
+def dpop_cases() -> dict[str, Callable[[], object]]:
+    """The credentials row with a DPoP-bound token: a proof signed per request (``jti``,
+    ``iat``, ``htm``, ``htu``, the cached ``ath``; the header encoded once per key), and the
+    ``DPoP-Nonce`` check of each answer; and one proof signed alone, for the signature's part."""
+
+    class FixedDPoP(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/token":
+                return httpx.Response(200, json=DPOP_TOKEN)
+            return httpx.Response(200, content=BODY, headers={"content-type": "application/json"})
+
+    def get(alg: str) -> Callable[[], object]:
+        key = remedy.DPoPKey.generate(alg)
+        creds = remedy.ClientCredentials(TOKEN_URL, "app", "bench-secret-value", dpop=key)
+        transport = remedy.RemedyTransport(FixedDPoP(), credentials=creds, origins=[API])
+        client = httpx.Client(transport=transport)
+        url = API + "/items"
+        return lambda: client.get(url)
+
+    es256 = remedy.DPoPKey.generate("ES256")
+    return {
+        "httpx-remedy, default + ClientCredentials, DPoP ES256": get("ES256"),
+        "httpx-remedy, default + ClientCredentials, DPoP EdDSA": get("EdDSA"),
+        "httpx-remedy, default + ClientCredentials, DPoP RS256": get("RS256"),
+        "one ES256 proof alone (DPoPKey.sign)": lambda: es256.sign(
+            "GET", API + "/items", 1_700_000_000, None, "ath"
+        ),
+    }
+
+
 def main() -> None:
-    counts = measure(cases())
+    counts = measure({**cases(), **dpop_cases()})
     if counts is None:  # inside valgrind: the outer process prints
         return
     report("In-memory transport, instructions per request (callgrind)", counts, "bare httpx")

@@ -21,6 +21,7 @@ HEADINGS = [
     "403 insufficient_scope",
     "400 invalid_request",
     "A wrong client secret",
+    "DPoP: the server's nonce asked for once, then carried",
 ]
 
 
@@ -30,7 +31,7 @@ def test_demo_runs_every_scenario_and_passes() -> None:
     text = out.getvalue()
     for number, heading in enumerate(HEADINGS, start=1):
         assert f"{number}. {heading}" in text
-    assert "7/7 checks passed: every fix worked." in text
+    assert "8/8 checks passed: every fix worked." in text
     assert "FAIL" not in text
     assert "\033[" not in text  # no colour when the output is not a terminal
     # The server's side and the library's side are both on the timeline.

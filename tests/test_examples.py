@@ -87,6 +87,25 @@ EXPECTED: dict[str, list[str]] = {
         "worker two: OriginPaused for",
         "worker one, patient: 200 after waiting",
     ],
+    "dpop.py": [
+        "the key: DPoPKey(alg='ES256', thumbprint='",
+        "GET /api/items -> 200 with Authorization: DPoP",
+        "token endpoint: use_dpop_nonce, then 200 DPoP",
+        "the token stolen and sent as Bearer: 401 invalid_token",
+        "nonce changed: 3 calls, 0 refusals",
+        "loaded from PEM, same key: True",
+        "a token source's DPoP token: 200",
+    ],
+    "device_login.py": [
+        "To sign in, open http://127.0.0.1:",
+        "first run: 200 after the user approved",
+        "saved: ['key.pem', 'tokens.json']",
+        "second run: 200, no login (0 polls)",
+        "after expiry: 200, refreshed (DPoP-bound: True)",
+        "AccessDenied: access_denied",
+        "LoginTimeout: DeviceCode(timeout=1.5) ran out after 1 poll(s)",
+        "LoginCancelled: after ",
+    ],
     "catalog_and_cli.py": [
         "catalog[429]: Too Many Requests -> TooManyRequests / back off and retry",
         "invalid_grant (Invalid Grant)",
@@ -165,6 +184,7 @@ DEMO_HEADINGS = [
     "5. 403 insufficient_scope",
     "6. 400 invalid_request",
     "7. A wrong client secret",
+    "8. DPoP: the server's nonce asked for once, then carried",
 ]
 
 

@@ -122,7 +122,7 @@ def test_the_next_request_asks_again_and_uses_a_good_token(clock: FakeClock) -> 
     assert endpoint.authorizations == [f"Bearer {GOOD_TOKEN}"]
 
 
-@pytest.mark.parametrize("kind", [None, "", "bearer", "BEARER", "DPoP", "MAC", "N_A"])
+@pytest.mark.parametrize("kind", [None, "", "bearer", "BEARER", "MAC", "N_A"])  # DPoP: test_dpop.py
 def test_token_types_that_can_be_sent(kind: str | None, clock: FakeClock) -> None:
     answer: dict[str, Any] = {"access_token": GOOD_TOKEN}
     if kind is not None:

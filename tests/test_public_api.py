@@ -83,7 +83,7 @@ def test_module_has_a_docstring() -> None:
 
 
 def test_the_exception_modules_are_found() -> None:
-    assert len(public_exception_classes()) == 58
+    assert len(public_exception_classes()) == 60
 
 
 @pytest.mark.parametrize("name", public_exception_classes())
@@ -207,6 +207,7 @@ def test_credentials_take_the_grants_and_the_token_sources_only() -> None:
     assert typing.get_args(_transport.SyncCredentials) == (
         httpx_remedy.ClientCredentials,
         httpx_remedy.RefreshToken,
+        httpx_remedy.DeviceCode,
         httpx_remedy.TokenSource,
     )
 

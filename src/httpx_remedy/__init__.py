@@ -67,10 +67,14 @@ from ._catalog_errors import (
     URITooLong,
     UseDPoPNonce,
 )
+from ._device import DeviceAuthorization, DeviceCode
+from ._dpop import DPoPKey
 from ._entry import Catalog, Entry, Remedy
 from ._exceptions import (
     HTTPError,
     InsecureTransportError,
+    LoginCancelled,
+    LoginTimeout,
     OriginPaused,
     ReauthenticationRequired,
     RemedyError,
@@ -104,6 +108,9 @@ __all__ = [
     "ClientCredentials",
     "ClientError",
     "Conflict",
+    "DPoPKey",
+    "DeviceAuthorization",
+    "DeviceCode",
     "Entry",
     "ExpiredToken",
     "Forbidden",
@@ -124,6 +131,8 @@ __all__ = [
     "InvalidScope",
     "InvalidTarget",
     "InvalidToken",
+    "LoginCancelled",
+    "LoginTimeout",
     "MemoryStore",
     "MethodNotAllowed",
     "MisdirectedRequest",

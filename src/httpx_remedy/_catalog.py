@@ -19,6 +19,9 @@ RETRY_IF_SAFE = Remedy.RETRY_IF_SAFE
 REFRESH = Remedy.REFRESH
 REAUTHENTICATE = Remedy.REAUTHENTICATE
 STEP_UP = Remedy.STEP_UP
+USE_NONCE = Remedy.USE_NONCE
+KEEP_POLLING = Remedy.KEEP_POLLING
+SLOW_DOWN = Remedy.SLOW_DOWN
 
 _ROWS: tuple[Entry, ...] = (
     # ---- HTTP statuses: the user's catalog --------------------------------------------------
@@ -507,9 +510,10 @@ _ROWS: tuple[Entry, ...] = (
         title="Authorization Pending",
         description="Device flow: the user has not yet completed the authorization.",
         causes=("The user has not finished on the verification page.",),
-        fix="Keep polling the token endpoint, no faster than the interval (default 5 s).",
+        fix="Keep polling the token endpoint, no faster than the interval (default 5 s). "
+        "DeviceCode does: it polls again after the interval, until expires_in.",
         exception=exc.AuthorizationPending,
-        remedy=FAIL_FAST,
+        remedy=KEEP_POLLING,
         status=400,
         source="RFC 8628 §3.5",
     ),
@@ -518,9 +522,10 @@ _ROWS: tuple[Entry, ...] = (
         title="Slow Down",
         description="Device flow: the client is polling too fast.",
         causes=("Polling faster than the interval the server set.",),
-        fix="Increase the polling interval by 5 seconds for this and all later requests.",
+        fix="Increase the polling interval by 5 seconds for this and all later requests. "
+        "DeviceCode does, for the rest of the login.",
         exception=exc.SlowDown,
-        remedy=FAIL_FAST,
+        remedy=SLOW_DOWN,
         status=400,
         source="RFC 8628 §3.5",
     ),
@@ -529,9 +534,10 @@ _ROWS: tuple[Entry, ...] = (
         title="Expired Token",
         description="Device flow: the device code expired before the user finished.",
         causes=("The user took longer than the device code's lifetime.",),
-        fix="Stop polling and start a new device authorization request.",
+        fix="Stop polling and start a new device authorization request. DeviceCode stops and "
+        "raises; after reset() the next request logs in again.",
         exception=exc.ExpiredToken,
-        remedy=FAIL_FAST,
+        remedy=REAUTHENTICATE,
         status=400,
         source="RFC 8628 §3.5",
     ),
@@ -540,8 +546,9 @@ _ROWS: tuple[Entry, ...] = (
         title="Invalid DPoP Proof",
         description="The DPoP proof in the request failed the server's checks.",
         causes=("A wrong htm/htu, a stale iat, a reused jti, or a bad signature.",),
-        fix="Build a fresh DPoP proof for this exact method and URL and retry once; if it fails "
-        "again, check the key and clock.",
+        fix="Check the key's algorithm is one the server accepts (DPoP algs), the clock (iat), "
+        "and that nothing rewrites the method or URL on the way; the transport raises it at "
+        "once, never replays it.",
         exception=exc.InvalidDPoPProof,
         remedy=FAIL_FAST,
         status=400,
@@ -553,9 +560,9 @@ _ROWS: tuple[Entry, ...] = (
         description="The server requires a DPoP proof that carries the nonce it supplied.",
         causes=("The proof had no nonce, or an old one.",),
         fix="Store the DPoP-Nonce header value for this server and retry once with a fresh proof "
-        "that includes it.",
+        "that includes it. The transport does, and keeps each origin's latest nonce.",
         exception=exc.UseDPoPNonce,
-        remedy=FAIL_FAST,
+        remedy=USE_NONCE,
         status=401,
         source="RFC 9449 §8, §9",
     ),

@@ -8,6 +8,7 @@ a driver needs to know to carry one out is answered here: :func:`sleep_seconds`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -43,10 +44,12 @@ class Close:
 @dataclass(frozen=True)
 class Sleep:
     """Wait ``seconds``; a retry's wait is skipped inside ``testing.no_wait()``, a wait for
-    another process (``always``) is not. See :func:`sleep_seconds`."""
+    another process (``always``) is not. See :func:`sleep_seconds`. With ``cancel``, the wait
+    ends early once that event is set (a device login's polling: the flow then stops)."""
 
     seconds: float
     always: bool = False
+    cancel: threading.Event | None = None
 
 
 @dataclass(frozen=True)

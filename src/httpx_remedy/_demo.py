@@ -91,7 +91,8 @@ def _describe_call(call: Any) -> str:
             f"({call.client_auth}) -> {call.status}{said}"
         )
     said = f" {call.error}" if call.error else ""
-    return f"{call.method} {call.path} -> {call.status}{said}"
+    scheme = " (DPoP)" if call.scheme == "DPoP" else ""
+    return f"{call.method} {call.path}{scheme} -> {call.status}{said}"
 
 
 def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
@@ -115,7 +116,7 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
-        with OAuthServer() as server:
+        with OAuthServer(dpop_nonce=True) as server:
             server.add_client(CLIENT_ID, CLIENT_SECRET, scope="read write")
             server.on_call = lambda call: timeline.line("server", _describe_call(call))
             api = server.url + "/api"
@@ -145,6 +146,7 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
                 _invalid_request(timeline, check, server, c, api)
             with client(secret="not-the-secret") as c:
                 _wrong_secret(timeline, check, server, c, api)
+            _dpop_nonce(timeline, check, server, api)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
@@ -281,6 +283,39 @@ def _wrong_secret(t: Timeline, check: Check, server: Any, c: Any, api: str) -> N
         t.line("client", "ReauthenticationRequired: the endpoint is not asked again")
     asked = server.token_requests - before
     check(asked == 1, f"{asked} token request for two calls: the rejection is remembered")
+
+
+def _dpop_nonce(t: Timeline, check: Check, server: Any, api: str) -> None:
+    import httpx_remedy as remedy
+
+    from ._http import Client
+
+    t.heading(8, "DPoP: the server's nonce asked for once, then carried")
+    key = remedy.DPoPKey.generate()
+    creds = remedy.ClientCredentials(
+        server.token_url, CLIENT_ID, CLIENT_SECRET, scope="read write", dpop=key
+    )
+    transport = remedy.RemedyTransport(
+        credentials=creds, retry=remedy.Retry(budget=remedy.RetryBudget()), origins=[server.url]
+    )
+    tokens, calls = len(server.token_log), len(server.api_log)
+    with Client(transport=transport, timeout=10) as c:
+        t.line("client", f"GET /api/items, the token bound to an {key.alg} key")
+        c.get(api + "/items")
+        t.line("client", "(the server moves to a new nonce) 3 x GET /api/items")
+        server.rotate_dpop_nonce()
+        for _ in range(3):
+            c.get(api + "/items")
+        t.line("client", "(the server forgets every nonce the client knows) GET /api/items")
+        server.rotate_dpop_nonce()
+        server.rotate_dpop_nonce()
+        response = c.get(api + "/items")
+    asked = [c.error for c in server.token_log[tokens:] + server.api_log[calls:]]
+    check(
+        response.status_code == 200 and asked.count("use_dpop_nonce") == 2,
+        f"{asked.count('use_dpop_nonce')} nonce refusals for {len(asked)} requests: once at the "
+        "token endpoint, once after the nonce was dropped, none when it was announced",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,11 +30,32 @@ class Remedy(str, enum.Enum):
     """The grant is dead: drop it and raise once; a person or a new grant must step in."""
     STEP_UP = "step up"
     """Ask for a token with the scope the server named, then replay once (opt-in)."""
+    USE_NONCE = "replay with nonce"
+    """DPoP (RFC 9449 §8, §9): remember the nonce the server sent in ``DPoP-Nonce`` and send
+    the request again once, with a fresh proof that carries it."""
+    KEEP_POLLING = "keep polling"
+    """Device login (RFC 8628 §3.5): the user has not answered yet; ask again after the
+    interval."""
+    SLOW_DOWN = "poll slower"
+    """Device login (RFC 8628 §3.5): add 5 seconds to the polling interval, for good."""
 
     @property
     def retries(self) -> bool:
         """True for the remedies the retry policy carries out."""
         return self in (Remedy.BACK_OFF, Remedy.RETRY_IF_SAFE)
+
+    @property
+    def passes(self) -> bool:
+        """True when the same request may well succeed soon without anything changing (a
+        retry, a new nonce, another poll): a token request that failed with it is not
+        remembered as a rejection."""
+        return self in (
+            Remedy.BACK_OFF,
+            Remedy.RETRY_IF_SAFE,
+            Remedy.USE_NONCE,
+            Remedy.KEEP_POLLING,
+            Remedy.SLOW_DOWN,
+        )
 
     def __str__(self) -> str:
         return self.value

@@ -75,8 +75,11 @@ others derive from :class:`RemedyError`::
         ├── TokenEndpointUnreachable           (also the transport error it stands for:
         │                                      httpx.ConnectError, httpx.ReadTimeout, ...) no
         │                                      answer from the token endpoint (.token_url)
-        └── TokenWaitTimeout                   (also a TimeoutError) gave up waiting for
-                                               another's token fetch (.waited, .cap, .attempts)
+        ├── TokenWaitTimeout                   (also a TimeoutError) gave up waiting for
+        │                                      another's token fetch (.waited, .cap, .attempts)
+        ├── LoginTimeout                       (also a TimeoutError) a device login was not
+        │                                      approved in time (.waited, .cap, .polls)
+        └── LoginCancelled                     a device login was cancelled (.waited, .polls)
 
 The raised object is an instance of the class for the OAuth code when there is one AND of the
 class for the status (or the 4xx/5xx fallback): a 401 with ``invalid_client`` is caught by
@@ -230,6 +233,41 @@ def token_endpoint_unreachable(
     state = {k: v for k, v in vars(error).items() if k != "__notes__" and k not in vars(found)}
     found.__dict__.update(state)
     return found
+
+
+class LoginTimeout(RemedyError, TimeoutError):
+    """A device login (``DeviceCode``, RFC 8628) was not approved in time: polling stopped at
+    the device code's ``expires_in``, the ``timeout=`` you gave, or the deadline of the request
+    that needed the token, whichever came first.
+
+    Attributes:
+        waited: seconds since the login began.
+        cap: the limit that ran out, for people.
+        polls: how many times the token endpoint was asked.
+    """
+
+    def __init__(self, waited: float, cap: str, polls: int) -> None:
+        super().__init__(
+            f"the device login was not approved in time: {cap} ran out after {waited:.3g}s "
+            f"and {polls} poll{'s' if polls != 1 else ''} of the token endpoint (each answered "
+            "authorization_pending or slow_down); nothing was granted"
+        )
+        self.waited = waited
+        self.cap = cap
+        self.polls = polls
+
+
+class LoginCancelled(RemedyError):
+    """A device login (``DeviceCode``) was cancelled through its ``cancel`` event before it was
+    approved. ``waited`` and ``polls`` say how far it got."""
+
+    def __init__(self, waited: float, polls: int) -> None:
+        super().__init__(
+            f"the device login was cancelled after {waited:.3g}s and {polls} "
+            f"poll{'s' if polls != 1 else ''} of the token endpoint; nothing was granted"
+        )
+        self.waited = waited
+        self.polls = polls
 
 
 class InsecureTransportError(RemedyError, ValueError):

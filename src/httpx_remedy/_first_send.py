@@ -94,6 +94,9 @@ def begin(settings: Settings, request: Request) -> Start:
             ):
                 _fitting_timeouts[deadline] = dict(timeout or ())
     if auth is not None and not auth.wants(request, origin):
+        if auth.manager.dpop is not None:
+            # A redirect to an origin the token is not bound to carries no proof of ours.
+            auth.manager.dpop.withdraw(request)
         auth = None
     recovers = policy is not None or auth is not None or settings.raise_errors
     return _new_start(Start, (policy, started, auth, request.stream, recovers))

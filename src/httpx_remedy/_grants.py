@@ -26,6 +26,7 @@ with warnings.catch_warnings():
     from authlib.oauth2.rfc6749.parameters import prepare_token_request
 
 from ._classify import build_error, describe, error_scrubber
+from ._dpop import DPoPKey
 from ._exceptions import TokenResponseError
 from ._http import Request, Response, buffered, new_request, stack_of
 from ._manager import TokenManager
@@ -65,6 +66,7 @@ class Grant:
         extra_params: Mapping[str, str] | None = None,
         leeway: float = LEEWAY,
         store: Store | None = None,
+        dpop: DPoPKey | None = None,
     ) -> None:
         if not isinstance(token_url, str) or not token_url:
             raise ValueError("token_url must be the token endpoint's URL")
@@ -98,7 +100,11 @@ class Grant:
             raise ValueError(f"auth_method {auth_method!r} needs a client_secret")
         method, key = _auth_method(auth_method, token_url, client_secret, private_key, jwt_alg)
         self._client_auth = ClientAuth(client_id, key, method)
-        self.manager = TokenManager(self)
+        if dpop is not None and not isinstance(dpop, DPoPKey):
+            raise TypeError(f"dpop must be a httpx_remedy.DPoPKey, not {dpop!r}")
+        #: The key the token requests prove possession with (RFC 9449); None: Bearer tokens.
+        self.dpop = dpop
+        self.manager = TokenManager(self, dpop)
 
     def __repr__(self) -> str:
         return (
@@ -114,20 +120,36 @@ class Grant:
     def token_request(self, scope: str | None = None, stack: ModuleType | None = None) -> Request:
         """The token request (RFC 6749 §4.4.2 / §6), client authentication applied, made by
         ``stack`` (``httpx`` or ``httpx2``; default httpx)."""
-        params = {**self.extra_params, **self._params(scope)}
-        body = prepare_token_request(self.grant_type, **params)
+        return self.grant_request(self.grant_type, self._params(scope), stack)
+
+    def grant_request(
+        self, grant_type: str, params: Mapping[str, str], stack: ModuleType | None = None
+    ) -> Request:
+        """A token request for ``grant_type`` with ``params`` and the extra params."""
+        body = prepare_token_request(grant_type, **{**self.extra_params, **params})
+        return self.form_request(self.token_url, body, stack)
+
+    def form_request(self, url: str, body: str, stack: ModuleType | None = None) -> Request:
+        """A form POST of ``body`` to ``url`` (an endpoint of the authorization server), client
+        authentication applied."""
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": "application/json",
         }
-        url, headers, body = self._client_auth.prepare("POST", self.token_url, headers, body)
+        url, headers, body = self._client_auth.prepare("POST", url, headers, body)
         return new_request(
             stack or stack_of(None), "POST", url, headers=headers, content=body.encode("utf-8")
         )
 
-    def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Take a new token response; returns the token data to use."""
+    def accept(self, data: Mapping[str, Any], wall_now: float | None = None) -> Mapping[str, Any]:
+        """Take a new token response (``wall_now``: the transport's wall clock, when it
+        answered); returns the token data to use."""
         return data
+
+    def logs_in(self, scope: str | None) -> bool:
+        """Whether a new token takes a login (a person's approval) rather than a token
+        request: a :class:`DeviceCode` without a refresh token."""
+        return False
 
     def adopt(self, data: Mapping[str, Any]) -> None:
         """Take a token another process fetched (from the shared store)."""
@@ -135,10 +157,13 @@ class Grant:
     @property
     def shared_key(self) -> str:
         """The store key of these credentials' token: the token URL, client id and scope,
-        hashed (never the secret)."""
-        digest = hashlib.sha256(
-            f"{self.token_url}\n{self.client_id}\n{self.scope or ''}\n{self.share_as}".encode()
-        ).hexdigest()
+        hashed (never the secret); with a DPoP key, its public thumbprint too, so that only
+        processes holding that same key share its tokens (a DPoP token is useless without it,
+        and the key itself never goes to the store)."""
+        named = f"{self.token_url}\n{self.client_id}\n{self.scope or ''}\n{self.share_as}"
+        if self.dpop is not None:
+            named += f"\n{self.dpop.thumbprint}"
+        digest = hashlib.sha256(named.encode()).hexdigest()
         return f"token:{digest[:40]}"
 
     def secrets(self) -> tuple[str, ...]:
@@ -290,6 +315,7 @@ class RefreshToken(Grant):
         leeway: float = LEEWAY,
         store: Store | None = None,
         share_as: str | None = None,
+        dpop: DPoPKey | None = None,
     ) -> None:
         super().__init__(
             token_url,
@@ -302,17 +328,27 @@ class RefreshToken(Grant):
             extra_params=extra_params,
             leeway=leeway,
             store=store,
+            dpop=dpop,
         )
+        self._hold_pair(store, share_as, on_token)
+        self.set_token(token, notify=False)
+
+    def _hold_pair(
+        self,
+        store: Store | None,
+        share_as: str | None,
+        on_token: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
+        """The state of a user's token pair: whose it is, who hears of a new one, the pair."""
         if store is not None and not share_as:
             raise ValueError(
-                "a RefreshToken shared through a store needs share_as= (the user the token "
-                "belongs to, e.g. their id): token URL and client id alone would mix users"
+                f"a {type(self).__name__} shared through a store needs share_as= (the user the "
+                "token belongs to, e.g. their id): token URL and client id alone would mix users"
             )
         self.share_as = share_as or ""
         self.on_token = on_token
         self._lock = threading.Lock()
         self._data: dict[str, Any] = {}
-        self.set_token(token, notify=False)
 
     def set_token(self, token: Mapping[str, Any], *, notify: bool = True) -> None:
         """Replace the token pair (after the user re-authenticated, say) and clear any earlier
@@ -341,14 +377,15 @@ class RefreshToken(Grant):
             params["scope"] = scope
         return params
 
-    def accept(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    def accept(self, data: Mapping[str, Any], wall_now: float | None = None) -> Mapping[str, Any]:
         with self._lock:
             merged = dict(data)
             lifetime = token_number(merged.get("expires_in"))
             if lifetime is not None and "expires_at" not in merged:
                 # So that a pair persisted by on_token and restored later knows its age.
-                merged["expires_at"] = int(time.time() + lifetime)
-            if not merged.get("refresh_token"):
+                now = time.time() if wall_now is None else wall_now
+                merged["expires_at"] = int(now + lifetime)
+            if not merged.get("refresh_token") and self._data.get("refresh_token"):
                 # The server did not rotate: the old refresh token stays valid (RFC 6749 §6).
                 merged["refresh_token"] = self._data.get("refresh_token")
             self._data = merged
@@ -381,13 +418,15 @@ def parse_token_response(
     secrets: tuple[str, ...],
     *,
     body_cut: str | None = None,
+    proves: bool = False,
 ) -> dict[str, Any]:
     """The token JSON from a 2xx token endpoint response, or the typed error it really is.
 
     A 2xx whose body carries an OAuth ``error`` raises that code's class; a 2xx without an
     ``access_token``, or with one that cannot be sent (see :func:`authorization_problem`),
-    raises :class:`TokenResponseError`. Form-encoded bodies (some legacy servers) are accepted
-    too. ``body_cut`` says which cap cut the body short, if one did.
+    raises :class:`TokenResponseError`, and so does a DPoP-bound token when the request did not
+    prove possession of a key (``proves``): it could not be sent. Form-encoded bodies (some
+    legacy servers) are accepted too. ``body_cut`` says which cap cut the body short, if one did.
     """
     data: Any = None
     try:
@@ -401,7 +440,14 @@ def parse_token_response(
         and (data["access_token"])
         and "error" not in data
     ):
-        problem = authorization_problem(data["access_token"], token_type_of(data.get("token_type")))
+        token_type = token_type_of(data.get("token_type"))
+        problem = authorization_problem(data["access_token"], token_type)
+        if problem is None and token_type == "DPoP" and not proves:
+            problem = (
+                "it is DPoP-bound (token_type=DPoP) and these credentials have no DPoP key to "
+                "prove possession with: pass dpop=DPoPKey(...) to them (a DPoP token is never "
+                "sent as a Bearer one)"
+            )
         if problem is None:
             return data
         # The body holds the token: the error carries it with every secret member redacted.

@@ -8,11 +8,13 @@ lock). The flows fetch under its lock, so one token request serves every waiting
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 
 import anyio.lowlevel
 
+from ._dpop import DPoPKey, Signer
 from ._exceptions import HTTPError, ReauthenticationRequired
 from ._http import Origin, origin_text
 from ._token import Token, covers, require_secure
@@ -29,8 +31,10 @@ class TokenManager:
     many threads or tasks find the token expired at once, exactly one token request is made.
     """
 
-    def __init__(self, source: object) -> None:
+    def __init__(self, source: object, dpop: DPoPKey | None = None) -> None:
         self.source = source
+        #: The DPoP key and nonces of these credentials (None: no DPoP); see :meth:`use_key`.
+        self.dpop: Signer | None = None
         self.token: Token | None = None
         self.rejection: HTTPError | None = None
         self.sync_lock = threading.Lock()
@@ -41,6 +45,8 @@ class TokenManager:
         #: then). Read without a lock; written once, under ``_bind_lock``.
         self.origins: frozenset[Origin] | None = None
         self._bind_lock = threading.Lock()
+        if dpop is not None:
+            self.use_key(dpop)
 
     def bind(self, origin: Origin, url: str) -> frozenset[Origin]:
         """The origins the token is bound to, binding it to ``origin`` (the origin of ``url``)
@@ -88,10 +94,35 @@ class TokenManager:
             return None
         return token
 
+    def use_key(self, key: DPoPKey) -> None:
+        """Prove possession of this source's DPoP tokens with ``key``; a source has one key."""
+        if not isinstance(key, DPoPKey):
+            raise TypeError(f"dpop must be a httpx_remedy.DPoPKey, not {key!r}")
+        with self._bind_lock:
+            if self.dpop is None:
+                self.dpop = Signer(key)
+            elif self.dpop.key != key:
+                raise ValueError(
+                    f"these credentials already prove possession with {self.dpop.key!r}; "
+                    f"one token source has one DPoP key, not also {key!r}"
+                )
+
     def store(self, token: Token) -> Token:
+        """Take ``token`` as the current one. A ``DPoP`` token is bound to the credentials'
+        key here, once: its requests then carry a proof (``ValueError`` without a key)."""
+        if token.token_type != "Bearer" and token.token_type.lower() == "dpop":
+            token = self.bound(token)
         self.token = token
         self._issued = (token.authorization, *self._issued[:3])
         return token
+
+    def bound(self, token: Token) -> Token:
+        """A copy of the DPoP ``token`` that signs its requests' proofs with the key."""
+        if self.dpop is None:
+            raise ValueError(dpop_without_key(self.source))
+        bound = dataclasses.replace(token, token_type="DPoP")  # the scheme as RFC 9449 spells it
+        object.__setattr__(bound, "_dpop", self.dpop.proof(token.access_token))
+        return bound
 
     def failed(
         self, error: BaseException, rejected: Token | None, now: float, scope: str | None
@@ -105,7 +136,7 @@ class TokenManager:
         if (
             isinstance(error, HTTPError)
             and scope is None
-            and not (error.entry.remedy.retries or error.status_code >= 500)
+            and not (error.entry.remedy.passes or error.status_code >= 500)
         ):
             self.rejection = error
             self.token = None
@@ -130,3 +161,16 @@ class TokenManager:
         if token is not None:
             found += (token.access_token,) + ((token.refresh_token,) if token.refresh_token else ())
         return found
+
+
+def dpop_without_key(source: object) -> str:
+    """Why a DPoP token cannot be used: nothing holds the key it must be proven with."""
+    where = (
+        f"{type(source).__name__}(..., dpop=DPoPKey(...))"
+        if hasattr(source, "token_request")
+        else "the transport's dpop= (RemedyTransport(credentials=source, dpop=DPoPKey(...)))"
+    )
+    return (
+        "the token is DPoP-bound (token_type=DPoP) but no DPoP key was given to prove "
+        f"possession of it: pass the key to {where}; a DPoP token is never sent as a Bearer one"
+    )

@@ -57,7 +57,8 @@ class Attempt:
 
     ``action`` is ``"retry"`` (waited ``wait`` seconds for ``wait_reason``, then sent again),
     ``"refresh"`` (got a new token and sent again), ``"replay"`` (sent again with a token
-    another request had already refreshed), ``"raise"`` or ``"return"``. ``note`` says why a
+    another request had already refreshed), ``"nonce"`` (sent again with the DPoP nonce the
+    server asked for), ``"raise"`` or ``"return"``. ``note`` says why a
     retry did not happen (which cap, which safety rule) when there is a reason to give.
     """
 

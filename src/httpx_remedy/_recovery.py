@@ -17,6 +17,7 @@ from . import _token_flow
 from ._body import BodyRead, cut_note, read_body, time_left
 from ._classify import Details, build_error, delay_requested, describe, error_scrubber
 from ._commands import Close, Flow, Send, Sleep, StoreOp
+from ._dpop import Proof, nonce_note, unprove
 from ._entry import Remedy
 from ._exceptions import TokenWaitTimeout
 from ._first_send import IDEMPOTENT_EXTENSION, Start, enters_flow, shrink_timeouts
@@ -126,12 +127,16 @@ def run(
     first: Response | Exception,
     start: Start,
     token: Token | None = None,
+    proof: Proof | None = None,
 ) -> Flow[Response]:
     """The flow after a first send that failed (an error status or a transport error).
 
     ``start`` is what :func:`~._first_send.begin` found before the first send; ``token`` the
-    access token the first send carried, if the transport authorized it.
+    access token the first send carried, if the transport authorized it. A request sent with a
+    DPoP proof (its token's, or ``proof`` for a token request) gets a fresh one on every resend.
     """
+    if token is not None:
+        proof = token._dpop
     policy = start.policy
     # Judged on the stream the request had before its first send: sending may read a one-shot
     # body into memory (a mock or a middleware calls request.read()) and make it look replayable.
@@ -141,6 +146,7 @@ def run(
     origin = origin_of(request.url)
     minted = False  # a token fetched for this very request was sent
     token_resends = 0
+    nonce_replayed = False  # sent again once with the server's DPoP nonce
     outcome = first
     while True:
         attempt = len(history) + 1
@@ -164,6 +170,31 @@ def run(
                 if response is not None and body is None:
                     yield Close(response)
                 raise
+
+        # The resource server's DPoP nonce (RFC 9449 §9): once per request, with a new proof.
+        if (
+            response is not None
+            and token is not None
+            and proof is not None
+            and not nonce_replayed
+            and replayable
+            and found.code == "use_dpop_nonce"
+            and proof.new_nonce(request)
+        ):
+            if body is None:
+                yield Close(response)
+            nonce_replayed = True
+            history.append(Attempt(*fields, "nonce"))
+            logger.info(
+                "%s use_dpop_nonce for %s %s: replaying with the server's nonce",
+                found.status,
+                request.method,
+                url,
+            )
+            outcome = yield from resend(settings, request, proof)
+            if not _failed(outcome):
+                return cast(Response, outcome)
+            continue
 
         # The token fixes first: refresh on invalid_token, step up on insufficient_scope.
         fix: TokenFix | None = None
@@ -207,7 +238,10 @@ def run(
             )
             history.append(Attempt(*fields, "refresh" if fetched else "replay"))
             set_authorization(request, token.authorization)
-            outcome = yield from send(request)
+            proof = token._dpop
+            if proof is None:
+                unprove(request)  # a Bearer token never travels with a proof
+            outcome = yield from resend(settings, request, proof)
             if not _failed(outcome):
                 return cast(Response, outcome)
             continue
@@ -237,7 +271,7 @@ def run(
             if policy is not None and policy.shrinks_timeouts:
                 assert policy.deadline is not None
                 shrink_timeouts(request, policy.deadline - (settings.clock() - start.started))
-            outcome = yield from send(request)
+            outcome = yield from resend(settings, request, proof)
             if not _failed(outcome):
                 return cast(Response, outcome)
             continue
@@ -254,6 +288,8 @@ def run(
             minted=minted,
             replayable=replayable,
         )
+        if token is not None and proof is not None and found.code == "use_dpop_nonce":
+            note = nonce_note(nonce_replayed, replayable)
         action = "return" if response is not None and not settings.raise_errors else "raise"
         history.append(Attempt(*fields, action, note=note))
         if isinstance(outcome, Exception):
@@ -335,16 +371,33 @@ def _replacement(
     return cast("tuple[Token, bool]", found)
 
 
-def send_first(settings: Settings, request: Request, start: Start) -> Flow[Response]:
+def send_first(
+    settings: Settings, request: Request, start: Start, proof: Proof | None = None
+) -> Flow[Response]:
     """A request's first send as a flow, and its recovery when the outcome enters one: for the
-    requests the flows make themselves (token requests). The transports send a user's request
+    requests the flows make themselves (token requests, with a DPoP ``proof`` already in their
+    headers when the credentials have a key). The transports send a user's request
     themselves, so that a 2xx never enters a generator."""
     outcome = yield from send(request)
     status = None if isinstance(outcome, Exception) else outcome.status_code
+    if proof is not None and not isinstance(outcome, Exception):
+        proof.heard(request, outcome)
     if enters_flow(start, status):
-        return (yield from run(settings, request, outcome, start))
+        return (yield from run(settings, request, outcome, start, None, proof))
     if isinstance(outcome, Exception):
         raise outcome
+    return outcome
+
+
+def resend(settings: Settings, request: Request, proof: Proof | None) -> Flow[Response | Exception]:
+    """Send again, with a fresh DPoP proof when the request carries one (a proof's ``jti`` is
+    single-use), and remember the nonce the answer brings."""
+    if proof is None:
+        return (yield from send(request))
+    proof.sign(request, settings.wall_clock())
+    outcome = yield from send(request)
+    if not isinstance(outcome, Exception):
+        proof.heard(request, outcome)
     return outcome
 
 

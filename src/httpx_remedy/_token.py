@@ -17,10 +17,13 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._exceptions import InsecureTransportError
+
+if TYPE_CHECKING:
+    from ._dpop import Proof
 
 #: Refresh this long before expiry (plus up to ``JITTER`` more, at random)...
 LEEWAY = 60.0
@@ -75,6 +78,9 @@ class Token:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     authorization: str = field(init=False, repr=False, compare=False)
     """The ``Authorization`` header value (made once: it is sent with every request)."""
+    _dpop: Proof | None = field(default=None, init=False, repr=False, compare=False)
+    """What signs the DPoP proofs of this token's requests: set when the credentials' token
+    manager takes a ``DPoP`` token (see ``TokenManager.store``); None for any other token."""
 
     def __post_init__(self) -> None:
         problem = authorization_problem(self.access_token, self.token_type)
@@ -138,9 +144,12 @@ class Token:
 def token_type_of(value: object) -> str:
     """The auth-scheme a token response's ``token_type`` stands for: ``Bearer`` when it is
     missing, empty or any case of bearer (RFC 6750 §4 is case-insensitive; some servers send
-    ``bearer``, and some servers reject anything but ``Bearer``)."""
+    ``bearer``, and some servers reject anything but ``Bearer``); ``DPoP`` for any case of dpop
+    (RFC 9449 §5)."""
     if not isinstance(value, str) or not value or value.lower() == "bearer":
         return "Bearer"
+    if value.lower() == "dpop":
+        return "DPoP"
     return value
 
 

@@ -9,13 +9,16 @@ like any other, recovered by ``_recovery``) or calls the user's token source.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 from . import _recovery
 from ._body import BodyRead, cut_note, read_body, time_left
+from ._catalog_errors import UseDPoPNonce
 from ._classify import error_scrubber
 from ._commands import CallSource, Flow, Locked, Sleep, StoreOp
+from ._dpop import Proof
 from ._exceptions import TokenWaitTimeout, token_endpoint_unreachable
 from ._first_send import IDEMPOTENT_EXTENSION, RETRY_EXTENSION, Start, begin
 from ._grants import MAX_TOKEN_BODY, Grant, parse_token_response
@@ -113,6 +116,8 @@ def authorize(
     store = auth.store
     if store is None or scope is not None or not isinstance(auth.source, Grant):
         return (yield from _fetch_for(settings, rejected, scope, call))
+    if auth.source.logs_in(None):
+        return (yield from _login_shared(settings, store, auth.source, rejected, call))
     return (yield from _authorize_shared(settings, store, auth.source, rejected, call))
 
 
@@ -187,6 +192,23 @@ def _authorize_shared(
     return token, fetched
 
 
+def _login_shared(
+    settings: Settings, store: Store, source: Grant, rejected: Token | None, call: TokenCall
+) -> Flow[tuple[Token, bool]]:
+    """A login (a person approves it) is not held under the store's lock, which expires in
+    seconds: the tokens another process's login got are taken when there are any; otherwise
+    this process logs in and stores what it got for the others."""
+    key = source.shared_key
+    shared = yield from _adopt_shared(settings, store, source, key, rejected)
+    if shared is not None:
+        return shared, False
+    token, fetched = yield from _fetch_for(settings, rejected, None, call)
+    if fetched:
+        record, ttl = token_record(token, settings.clock(), settings.wall_clock())
+        yield StoreOp(store, "put", (key, record, ttl))
+    return token, fetched
+
+
 def _adopt_shared(
     settings: Settings, store: Store, source: Grant, key: str, rejected: Token | None
 ) -> Flow[Token | None]:
@@ -214,7 +236,8 @@ def fetch(settings: Settings, scope: str | None, call: TokenCall) -> Flow[Token]
     """A new token from the source: a token request with the retry policy, or a user call.
 
     The token request takes the timeouts of the request that needs the token (``call``), and
-    a deadline the user set for that request bounds it too."""
+    a deadline the user set for that request bounds it too. A :class:`DeviceCode` without a
+    token pair logs in first (``_device``)."""
     auth = settings.auth
     assert auth is not None
     source = auth.source
@@ -223,15 +246,74 @@ def fetch(settings: Settings, scope: str | None, call: TokenCall) -> Flow[Token]
         if isinstance(data, Token):
             return data
         return Token.from_response(data, now=settings.clock(), wall_now=settings.wall_clock())
-    request = source.token_request(scope, settings.stack)
+    if source.logs_in(scope):
+        from ._device import DeviceCode, login
+
+        assert isinstance(source, DeviceCode)
+        data = yield from login(settings, source, call)
+    else:
+        data = yield from exchange(
+            settings, lambda: source.token_request(scope, settings.stack), call
+        )
+    data = source.accept(data, settings.wall_clock())
+    return Token.from_response(
+        data, now=settings.clock(), wall_now=settings.wall_clock(), leeway=source.leeway
+    )
+
+
+def exchange(
+    settings: Settings,
+    build: Callable[[], Request],
+    call: TokenCall,
+    *,
+    secrets: tuple[str, ...] = (),
+    nonce_replay: bool = True,
+) -> Flow[dict[str, Any]]:
+    """One token request (``build`` makes it), with its retries, and the token JSON it got.
+
+    With a DPoP key, the request carries a proof (a fresh one on each retry); a
+    ``use_dpop_nonce`` answer that brings a new nonce is made again once, rebuilt (a client
+    assertion may be used once only), unless ``nonce_replay`` is off: a device poll's next
+    poll is its replay. ``secrets``: more values to keep out of what is raised.
+    """
+    auth = settings.auth
+    assert auth is not None
+    signer = auth.manager.dpop
+    proof = None if signer is None else signer.proof(None)
+    replayed = False
+    while True:
+        request = build()
+        try:
+            return (yield from _token_request(settings, request, call, proof, secrets))
+        except UseDPoPNonce:
+            if proof is None or replayed or not nonce_replay or not proof.new_nonce(request):
+                raise
+            replayed = True
+            logger.info(
+                "the token endpoint asked for a DPoP nonce; sending the token request again with it"
+            )
+
+
+def _token_request(
+    settings: Settings,
+    request: Request,
+    call: TokenCall,
+    proof: Proof | None,
+    secrets: tuple[str, ...],
+) -> Flow[dict[str, Any]]:
+    auth = settings.auth
+    assert auth is not None
     extensions = {**request.extensions, IDEMPOTENT_EXTENSION: True, "timeout": dict(call.timeouts)}
     if call.deadline_at is not None:
         extensions[RETRY_EXTENSION] = _within(settings.retry, call.deadline_at - settings.clock())
     request.extensions = extensions
-    token_settings = replace(settings, raise_errors=True, auth=None, secrets=auth.manager.secrets())
+    known = auth.manager.secrets() + secrets
+    token_settings = replace(settings, raise_errors=True, auth=None, secrets=known)
+    if proof is not None:
+        proof.sign(request, settings.wall_clock())
     start = begin(token_settings, request)
     try:
-        response = yield from _recovery.send_first(token_settings, request, start)
+        response = yield from _recovery.send_first(token_settings, request, start, proof)
         left = time_left(start.policy, start.started, settings.clock())
         command = read_body(response, MAX_TOKEN_BODY, left)
         body, cut = cast(BodyRead, (yield command))
@@ -241,16 +323,13 @@ def fetch(settings: Settings, scope: str | None, call: TokenCall) -> Flow[Token]
         cause = f"{type(error).__name__}: {said}" if said else type(error).__name__
         url = redact_url(request.url)
         raise token_endpoint_unreachable(error, url, call.before, cause) from error
-    data = parse_token_response(
+    return parse_token_response(
         request,
         response,
         body,
-        auth.manager.secrets(),
+        known,
         body_cut=cut_note(command, cut, "token response", "MAX_TOKEN_BODY"),
-    )
-    data = source.accept(data)
-    return Token.from_response(
-        data, now=settings.clock(), wall_now=settings.wall_clock(), leeway=source.leeway
+        proves=proof is not None,
     )
 
 

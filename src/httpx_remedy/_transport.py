@@ -9,6 +9,7 @@ goes straight back to httpx, unread and untouched.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -32,7 +33,9 @@ from ._commands import (
     sleep_seconds,
     unknown_command,
 )
-from ._first_send import begin, enters_flow, pause_before_send
+from ._device import DeviceCode
+from ._dpop import DPoPKey, Proof
+from ._first_send import Start, begin, enters_flow, pause_before_send
 from ._grants import ClientCredentials, Grant, RefreshToken
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
@@ -61,13 +64,13 @@ from ._recovery import run
 from ._settings import Auth, Settings
 from ._sources import AsyncTokenSource, TokenSource
 from ._store import Store
-from ._token import require_secure
+from ._token import Token, require_secure
 from ._token_flow import first_token
 
 #: What a sync transport takes as ``credentials=``.
-SyncCredentials = ClientCredentials | RefreshToken | TokenSource
+SyncCredentials = ClientCredentials | RefreshToken | DeviceCode | TokenSource
 #: What an async transport takes as ``credentials=``.
-AsyncCredentials = ClientCredentials | RefreshToken | TokenSource | AsyncTokenSource
+AsyncCredentials = ClientCredentials | RefreshToken | DeviceCode | TokenSource | AsyncTokenSource
 
 Wrapped = TypeVar("Wrapped", BaseTransport, AsyncBaseTransport)
 Credentials = TypeVar("Credentials", SyncCredentials, AsyncCredentials)
@@ -82,11 +85,20 @@ def _auth_of(
     step_up: bool,
     store: Store | None,
     is_async: bool,
+    dpop: DPoPKey | None = None,
 ) -> Auth | None:
     """The transport's view of its credentials, with the token state shared per credentials."""
     if credentials is None:
+        if dpop is not None:
+            raise ValueError("dpop= is the key of a token source's DPoP tokens: pass credentials")
         return None
     if isinstance(credentials, Grant):
+        if dpop is not None and dpop != credentials.dpop:
+            raise ValueError(
+                f"pass the DPoP key to the credentials ({type(credentials).__name__}(..., "
+                "dpop=key)), whose token requests prove possession of it too; the transport's "
+                "dpop= is for a token source"
+            )
         manager = credentials.manager
     elif isinstance(credentials, TokenSource) or (
         is_async and isinstance(credentials, AsyncTokenSource)
@@ -97,10 +109,12 @@ def _auth_of(
             manager = TokenManager(credentials)
     else:
         raise TypeError(
-            "credentials must be ClientCredentials, RefreshToken or a TokenSource"
+            "credentials must be ClientCredentials, RefreshToken, DeviceCode or a TokenSource"
             + (" / AsyncTokenSource" if is_async else "")
             + f", not {credentials!r}"
         )
+    if dpop is not None and not isinstance(credentials, Grant):
+        manager.use_key(dpop)
     bound: frozenset[Origin] | None = None
     if origins is not None:
         named = [origins] if isinstance(origins, str) else list(origins)
@@ -189,6 +203,7 @@ class _RemedyTransportBase(Generic[Wrapped, Credentials]):
         local_address: str | None = None,
         retries: int | None = None,
         socket_options: Iterable[SocketOption] | None = None,
+        dpop: DPoPKey | None = None,
     ) -> None:
         inner = {
             "verify": verify,
@@ -212,7 +227,7 @@ class _RemedyTransportBase(Generic[Wrapped, Credentials]):
             max_error_body,
             self._transport,
             store,
-            _auth_of(credentials, origins, step_up, store, is_async=self._is_async),
+            _auth_of(credentials, origins, step_up, store, is_async=self._is_async, dpop=dpop),
         )
 
     @property
@@ -258,9 +273,11 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             ``extensions={"remedy.retry": Retry(...)}``.
         raise_errors: False returns error responses as they are instead of raising.
         max_error_body: the most bytes read from an error body (default 64 KiB).
-        credentials: :class:`ClientCredentials`, :class:`RefreshToken` or a
-            :class:`TokenSource`: the transport attaches its access token, refreshes it before
-            it expires and once when the server rejects it, and replays the request.
+        credentials: :class:`ClientCredentials`, :class:`RefreshToken`, :class:`DeviceCode` or
+            a :class:`TokenSource`: the transport attaches its access token, refreshes it before
+            it expires and once when the server rejects it, and replays the request. A DPoP
+            token (``token_type=DPoP``) goes as ``Authorization: DPoP`` with a proof on every
+            request (RFC 9449); a Bearer token never carries one.
         origins: the origins (``https://api.example.com``) this transport may send the token
             to; they apply to this transport alone. Default: the credentials' own binding,
             shared by every transport given no ``origins=``: the origin of the first request
@@ -293,6 +310,9 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
     ``transport=``, configure that transport yourself: passing these as well raises
     ``TypeError``. Or build the client as usual (``httpx.Client(verify=False, http2=True)``)
     and :func:`wrap` it: its transports keep those settings.
+        dpop: the :class:`DPoPKey` that proves possession of the DPoP tokens a
+            :class:`TokenSource` returns. A grant takes its key itself
+            (``ClientCredentials(..., dpop=key)``): its token requests carry proofs too.
     """
 
     _is_async = False
@@ -311,12 +331,30 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             if token is None:
                 token = self._drive(first_token(settings, request, start))[0]
             set_authorization(request, token.authorization)
+            if token._dpop is not None:
+                return self._send_proven(request, start, token, token._dpop)
         try:
             response = self._transport.handle_request(request)
         except TRANSPORT_ERRORS as error:
             if not enters_flow(start, None):
                 raise
             return self._drive(run(settings, request, error, start, token))
+        if not enters_flow(start, response.status_code):
+            return response
+        return self._drive(run(settings, request, response, start, token))
+
+    def _send_proven(self, request: Request, start: Start, token: Token, proof: Proof) -> Response:
+        """The first send of a request carrying a DPoP token: with its proof, and the nonce
+        the answer brings remembered (a 2xx's too)."""
+        settings = self._settings
+        proof.sign(request, settings.wall_clock())
+        try:
+            response = self._transport.handle_request(request)
+        except TRANSPORT_ERRORS as error:
+            if not enters_flow(start, None):
+                raise
+            return self._drive(run(settings, request, error, start, token))
+        proof.heard(request, response)
         if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, token))
@@ -354,7 +392,9 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             return None
         if isinstance(command, Sleep):
             seconds = sleep_seconds(command)
-            if seconds:
+            if seconds and command.cancel is not None and self._sleep is time.sleep:
+                command.cancel.wait(seconds)
+            elif seconds:
                 self._sleep(seconds)
             return None
         if isinstance(command, Locked):
@@ -400,12 +440,32 @@ class AsyncRemedyTransport(
             if token is None:
                 token = (await self._drive(first_token(settings, request, start)))[0]
             set_authorization(request, token.authorization)
+            if token._dpop is not None:
+                return await self._send_proven(request, start, token, token._dpop)
         try:
             response = await self._transport.handle_async_request(request)
         except TRANSPORT_ERRORS as error:
             if not enters_flow(start, None):
                 raise
             return await self._drive(run(settings, request, error, start, token))
+        if not enters_flow(start, response.status_code):
+            return response
+        return await self._drive(run(settings, request, response, start, token))
+
+    async def _send_proven(
+        self, request: Request, start: Start, token: Token, proof: Proof
+    ) -> Response:
+        """The first send of a request carrying a DPoP token: with its proof, and the nonce
+        the answer brings remembered (a 2xx's too)."""
+        settings = self._settings
+        proof.sign(request, settings.wall_clock())
+        try:
+            response = await self._transport.handle_async_request(request)
+        except TRANSPORT_ERRORS as error:
+            if not enters_flow(start, None):
+                raise
+            return await self._drive(run(settings, request, error, start, token))
+        proof.heard(request, response)
         if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, token))
@@ -450,7 +510,9 @@ class AsyncRemedyTransport(
             return None
         if isinstance(command, Sleep):
             seconds = sleep_seconds(command)
-            if seconds:
+            if seconds and command.cancel is not None and self._sleep is anyio.sleep:
+                await _wait_event(command.cancel, seconds)
+            elif seconds:
                 await self._sleep(seconds)
             return None
         if isinstance(command, Locked):
@@ -470,3 +532,14 @@ class AsyncRemedyTransport(
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+async def _wait_event(event: threading.Event, seconds: float) -> None:
+    """Sleep ``seconds`` on the event loop, ending early once ``event`` (a thread's) is set."""
+    with anyio.move_on_after(seconds):
+        while not event.is_set():
+            await anyio.sleep(_EVENT_POLL)
+
+
+#: How often an async wait looks at a thread's cancel event.
+_EVENT_POLL = 0.05

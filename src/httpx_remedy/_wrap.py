@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, overload
 
 from ._classify import MAX_ERROR_BODY
+from ._dpop import DPoPKey
 from ._http import (
     ASYNC_CLIENTS,
     CLIENTS,
@@ -33,6 +34,7 @@ def wrap(
     origins: Iterable[str] | None = ...,
     step_up: bool = ...,
     store: Store | None = ...,
+    dpop: DPoPKey | None = ...,
 ) -> Client: ...
 @overload
 def wrap(
@@ -45,6 +47,7 @@ def wrap(
     origins: Iterable[str] | None = ...,
     step_up: bool = ...,
     store: Store | None = ...,
+    dpop: DPoPKey | None = ...,
 ) -> AsyncClient: ...
 def wrap(
     client: Client | AsyncClient,
@@ -56,6 +59,7 @@ def wrap(
     origins: Iterable[str] | None = None,
     step_up: bool = False,
     store: Store | None = None,
+    dpop: DPoPKey | None = None,
 ) -> Client | AsyncClient:
     """Wrap an existing client's default transport and every mounted one, in place.
 
@@ -75,6 +79,7 @@ def wrap(
         "origins": origins,
         "step_up": step_up,
         "store": store,
+        "dpop": dpop,
     }
     if isinstance(client, CLIENTS):
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -15,8 +16,11 @@ from authlib.common.security import generate_token
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 
+from ._server_device import DEVICE_PATH, DeviceEndpoint, DeviceGrant
+from ._server_dpop import ProofRejected
 from ._server_parts import (
     ASSERTION_TYPE,
+    DEVICE_GRANT,
     REALM,
     SCOPES,
     TOKEN_PATH,
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
 def build_app(rig: OAuthServer) -> Flask:
     """The WSGI app of ``rig``: the token endpoint, the protected API, the redirect."""
     from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
-    from flask import Flask, Response, request
+    from flask import Flask, Response, g, request
     from werkzeug.exceptions import HTTPException
 
     app = Flask(f"httpx_remedy.oauth_server.{id(rig)}")
@@ -55,6 +59,9 @@ def build_app(rig: OAuthServer) -> Flask:
         authz.register_grant(ClientCredentialsGrantOf)
     if "refresh_token" in rig.grant_types:
         authz.register_grant(RefreshTokenGrantOf)
+    if DEVICE_GRANT in rig.grant_types:
+        authz.register_grant(DeviceGrant)
+        authz.register_endpoint(DeviceEndpoint(authz, rig))
     for method in ("client_secret_jwt", "private_key_jwt"):
         authz.register_client_auth_method(method, ClientAssertion(rig, method))
     protector = ResourceProtector()
@@ -106,30 +113,103 @@ def build_app(rig: OAuthServer) -> Flask:
                     out.mimetype = "application/problem+json"
                     return out
                 return failure_response(failure)
-            if not request.headers.get("Authorization"):
+            authorization = request.headers.get("Authorization")
+            if not authorization:
                 # RFC 6750 §3.1: no credentials, no error code.
                 return json_response(
                     401,
                     {"message": "no access token"},
                     [("WWW-Authenticate", f'Bearer realm="{REALM}"')],
                 )
+            if authorization[:5].lower() == "dpop ":
+                return proven(scope, view)
             try:
                 token = protector.acquire_token([scope])
             except OAuth2Error as error:
                 status, body, headers = error()
                 return json_response(status, body, headers)
+            if token.jkt is not None or "DPoP" in request.headers:
+                # A DPoP-bound token sent as Bearer, or a Bearer one with a proof.
+                refused = ProofRejected("invalid_token", "not a Bearer token")
+                return dpop_refusal(401, refused, challenge=True)
             return view(token)
 
         endpoint.__name__ = f"api_{view.__name__}"
         return endpoint
+
+    def dpop_refusal(status: int, error: ProofRejected, challenge: bool) -> Response:
+        headers = [("Cache-Control", "no-store")]
+        if error.error == "use_dpop_nonce":
+            headers.append(("DPoP-Nonce", rig._dpop.nonce))
+        if challenge:
+            headers.append(("WWW-Authenticate", f'DPoP realm="{REALM}", error="{error.error}"'))
+        body = {"error": error.error, "error_description": error.description}
+        return json_response(status, body, headers)
+
+    def announce_nonce(response: Response, claims: dict[str, Any]) -> Response:
+        # The next nonce, on any answer to a proof that did not carry it (RFC 9449 §8.2).
+        if rig._dpop.require_nonce and claims.get("nonce") != rig._dpop.nonce:
+            response.headers["DPoP-Nonce"] = rig._dpop.nonce
+        return response
 
     @app.post(TOKEN_PATH)
     def token() -> Response:
         failure = rig._take(rig._token_failures)
         if failure is not None:
             return failure_response(failure)
+        proofs = request.headers.getlist("DPoP")
+        checked = None
+        if proofs:
+            try:
+                checked = rig._dpop.check(proofs, "POST", rig.token_url, time.time())
+            except ProofRejected as error:
+                return dpop_refusal(400, error, challenge=False)
+            g.dpop_jkt = checked.jkt
         response: Response = authz.create_token_response()
+        if checked is None:
+            return response
+        if response.status_code == 200:
+            data = json.loads(response.get_data())
+            data["token_type"] = "DPoP"
+            bind(data["access_token"], checked.jkt)
+            response.set_data(json.dumps(data))
+        return announce_nonce(response, checked.claims)
+
+    def bind(access_token: str, jkt: str) -> None:
+        """The token just issued is bound to the DPoP key ``jkt``, and a public client's
+        refresh token too (RFC 9449 §5)."""
+        with rig._lock:
+            record = rig._access[access_token]
+            record.jkt = jkt
+            client = rig._clients.get(record.client_id)
+            if record.refresh_token and client is not None and client.auth_method == "none":
+                record.refresh_jkt = jkt
+
+    @app.post(DEVICE_PATH)
+    def device_authorization() -> Response:
+        response: Response = authz.create_endpoint_response("device_authorization")
         return response
+
+    def proven(scope: str, view: Callable[[IssuedToken], Response]) -> Response:
+        """A request with ``Authorization: DPoP``: the token, its proof, its key, its scope."""
+        value = (request.headers.get("Authorization") or "").partition(" ")[2].strip()
+        token = rig._find_access(value)
+        if token is None or token.jkt is None or token.is_expired() or token.is_revoked():
+            return dpop_refusal(401, ProofRejected("invalid_token", "unknown token"), True)
+        try:
+            checked = rig._dpop.check(
+                request.headers.getlist("DPoP"), request.method, request.url, time.time(), value
+            )
+        except ProofRejected as error:
+            return dpop_refusal(401, error, challenge=True)
+        if checked.jkt != token.jkt:
+            refused = ProofRejected("invalid_token", "the proof is by another key")
+            return dpop_refusal(401, refused, challenge=True)
+        if scope not in token.scope.split():
+            challenge = f'DPoP realm="{REALM}", error="insufficient_scope", scope="{scope}"'
+            body = {"error": "insufficient_scope"}
+            return json_response(403, body, [("WWW-Authenticate", challenge)])
+        return announce_nonce(view(token), checked.claims)
 
     def list_items(token: IssuedToken) -> Response:
         return json_response(
@@ -202,7 +282,7 @@ def answer_error(response: Any) -> str | None:
     from .._challenges import find_challenge, parse_www_authenticate
 
     challenge = find_challenge(
-        parse_www_authenticate(response.headers.getlist("WWW-Authenticate")), "Bearer"
+        parse_www_authenticate(response.headers.getlist("WWW-Authenticate")), "Bearer", "DPoP"
     )
     if challenge is not None and challenge.param("error"):
         return challenge.param("error")

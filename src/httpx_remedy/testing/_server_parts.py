@@ -16,12 +16,20 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 if TYPE_CHECKING:
     from .oauth_server import OAuthServer
 
-#: The client authentication methods the token endpoint accepts (each client uses its own).
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt")
+#: The client authentication methods the token endpoint accepts (each client uses its own);
+#: ``none`` is a public client's (a command-line tool's): no client_credentials for it.
+AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+)
 #: The scopes the server knows; asking for any other is ``invalid_scope``.
 SCOPES = ("read", "write", "admin")
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: The grants the token endpoint supports by default.
-GRANT_TYPES = ("client_credentials", "refresh_token")
+GRANT_TYPES = ("client_credentials", "refresh_token", DEVICE_GRANT)
 REALM = "api"
 TOKEN_PATH = "/oauth/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -59,7 +67,7 @@ class Client:
         return hmac.compare_digest(self.client_secret.encode(), client_secret.encode())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return endpoint != "token" or method == self.auth_method
+        return endpoint not in ("token", "device_authorization") or method == self.auth_method
 
     def check_response_type(self, response_type: str) -> bool:
         return False
@@ -82,6 +90,10 @@ class IssuedToken:
     expired: bool = False
     refused: bool = False
     refresh_revoked: bool = False
+    #: The thumbprint of the DPoP key the token is bound to (RFC 9449 §6); None: Bearer.
+    jkt: str | None = None
+    #: The key a public client's refresh token is bound to (RFC 9449 §5); None: not bound.
+    refresh_jkt: str | None = None
 
     def check_client(self, client: Client) -> bool:
         return self.client_id == client.client_id
@@ -116,15 +128,21 @@ class Failure:
 
 
 class ClientCredentialsGrantOf(ClientCredentialsGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+    TOKEN_ENDPOINT_AUTH_METHODS = [m for m in AUTH_METHODS if m != "none"]
 
 
 class RefreshTokenGrantOf(RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
+        from flask import g
+
         rig: OAuthServer = self.server.rig
-        return rig._find_refresh(refresh_token)
+        found = rig._find_refresh(refresh_token)
+        bound = found.refresh_jkt if found is not None else None
+        if bound is not None and bound != g.get("dpop_jkt"):
+            return None  # bound to a DPoP key: only a proof by that key refreshes it
+        return found
 
     def authenticate_user(self, refresh_token: IssuedToken) -> str:
         return refresh_token.client_id

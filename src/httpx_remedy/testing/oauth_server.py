@@ -15,16 +15,25 @@ first access to :class:`OAuthServer`), and Flask only when a server starts: it c
 
 Endpoints:
 
-- ``POST /oauth/token``: the token endpoint (RFC 6749): ``client_credentials`` and
-  ``refresh_token`` grants; client authentication ``client_secret_basic``,
-  ``client_secret_post``, ``client_secret_jwt`` and ``private_key_jwt`` (RFC 7523), each client
-  with the one method it was registered with. Refresh tokens rotate unless
-  ``rotate_refresh_tokens=False``.
+- ``POST /oauth/token``: the token endpoint (RFC 6749): ``client_credentials``,
+  ``refresh_token`` and device code (RFC 8628) grants; client authentication
+  ``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt``, ``private_key_jwt``
+  (RFC 7523) and ``none`` (a public client), each client with the one method it was registered
+  with. Refresh tokens rotate unless ``rotate_refresh_tokens=False``. A request with a DPoP
+  proof (RFC 9449) gets a DPoP-bound token (and, for a public client, a bound refresh token).
+- ``POST /oauth/device``: the device authorization endpoint (RFC 8628); the test plays the user
+  with :meth:`OAuthServer.approve` / :meth:`~OAuthServer.deny`. Polls faster than the interval
+  are answered ``slow_down``.
 - ``GET /api/items`` (scope ``read``): a JSON list. ``POST /api/items`` (scope ``write``): echoes
   the body. ``GET /api/admin`` (scope ``admin``). Each answers real RFC 6750 challenges:
   ``401`` with ``WWW-Authenticate: Bearer realm="api"`` without a token, ``401 ... error=
   "invalid_token"`` for an unknown, expired or revoked one, ``403 ... error=
-  "insufficient_scope", scope="..."`` when the scope is missing.
+  "insufficient_scope", scope="..."`` when the scope is missing; a DPoP-bound token needs
+  ``Authorization: DPoP`` and a proof by its key (``WWW-Authenticate: DPoP error=...``).
+- DPoP proofs are checked as RFC 9449 §4.3 says (``testing._server_dpop``); with
+  ``dpop_nonce=True`` they must carry the server's nonce (``use_dpop_nonce`` and a
+  ``DPoP-Nonce`` header otherwise; a 2xx announces the next nonce), which
+  :meth:`~OAuthServer.rotate_dpop_nonce` changes.
 - ``GET /api/echo-auth`` (unprotected): whether an ``Authorization`` header arrived, and whether
   it held a valid token (never the value itself).
 - ``GET /redirect?to=URL``: ``302`` to ``URL``.
@@ -54,6 +63,8 @@ from typing import TYPE_CHECKING, Any
 from authlib.common.security import generate_token
 
 from ._server_app import answer_error, build_app, client_of
+from ._server_device import DEVICE_PATH, DeviceLogins
+from ._server_dpop import DPoPChecker
 from ._server_parts import (
     AUTH_METHODS,
     GRANT_TYPES,
@@ -94,6 +105,8 @@ class TokenCall:
     status: int
     #: The OAuth ``error`` code of the answer, if any.
     error: str | None
+    #: Whether the request carried a DPoP proof.
+    dpop: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,9 +119,11 @@ class ApiCall:
     status: int
     #: The OAuth ``error`` code of the answer (challenge or JSON body), if any.
     error: str | None = None
+    #: The ``Authorization`` scheme (``Bearer``, ``DPoP``), if any.
+    scheme: str | None = None
 
 
-class OAuthServer:
+class OAuthServer(DeviceLogins):
     """An OAuth 2.0 authorization server and a protected API on ``127.0.0.1``, on a free port.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. Thread-safe.
@@ -119,6 +134,9 @@ class OAuthServer:
             one (default); False answers without one and the old one stays valid.
         grant_types: the grants the token endpoint supports; any other is
             ``unsupported_grant_type``.
+        device_interval: the polling interval the device authorization endpoint advertises.
+        device_expires_in: the lifetime in seconds of its device codes.
+        dpop_nonce: DPoP proofs must carry the server's nonce (RFC 9449 §8, §9).
     """
 
     def __init__(
@@ -127,6 +145,9 @@ class OAuthServer:
         expires_in: int = 3600,
         rotate_refresh_tokens: bool = True,
         grant_types: Iterable[str] = GRANT_TYPES,
+        device_interval: int = 5,
+        device_expires_in: int = 600,
+        dpop_nonce: bool = False,
     ) -> None:
         self.expires_in = int(expires_in)
         self.rotate_refresh_tokens = bool(rotate_refresh_tokens)
@@ -134,7 +155,11 @@ class OAuthServer:
         unknown = self.grant_types - set(GRANT_TYPES)
         if unknown:
             raise ValueError(f"unsupported grant types {sorted(unknown)}: use {GRANT_TYPES}")
+        self.device_interval = int(device_interval)
+        self.device_expires_in = int(device_expires_in)
+        self._dpop = DPoPChecker(require_nonce=bool(dpop_nonce))
         self._lock = threading.RLock()
+        self._logins = {}
         self._clients: dict[str, Client] = {}
         self._access: dict[str, IssuedToken] = {}
         self._refresh: dict[str, IssuedToken] = {}
@@ -219,6 +244,11 @@ class OAuthServer:
         """The token endpoint's URL."""
         return self.url + TOKEN_PATH
 
+    @property
+    def device_authorization_url(self) -> str:
+        """The device authorization endpoint's URL (RFC 8628)."""
+        return self.url + DEVICE_PATH
+
     # -- clients and tokens ----------------------------------------------------------------
 
     def add_client(
@@ -234,7 +264,8 @@ class OAuthServer:
         """Register a client that authenticates with ``auth_method`` only, may ask for
         ``scope`` (space-separated) and use ``grant_types``. ``private_key_jwt`` clients pass
         their ``public_key`` (PEM or JWK); ``client_secret_jwt`` secrets should be at least
-        14 bytes (HMAC keys shorter than 112 bits draw a SecurityWarning)."""
+        14 bytes (HMAC keys shorter than 112 bits draw a SecurityWarning); a public client
+        (``none``, a command-line tool's) has no secret."""
         if auth_method not in AUTH_METHODS:
             raise ValueError(f"unknown auth_method {auth_method!r}: use one of {AUTH_METHODS}")
         key = None
@@ -242,7 +273,7 @@ class OAuthServer:
             if public_key is None:
                 raise ValueError("a private_key_jwt client needs its public_key")
             key = import_public_key(public_key)
-        elif not client_secret:
+        elif not client_secret and auth_method != "none":
             raise ValueError(f"a {auth_method} client needs a client_secret")
         with self._lock:
             self._clients[client_id] = Client(
@@ -277,6 +308,11 @@ class OAuthServer:
             data["refresh_token"] = generate_token(48)
         self._save(data, client_id)
         return data
+
+    def rotate_dpop_nonce(self) -> str:
+        """A new DPoP nonce; the one before it is still accepted (a request on its way), and
+        a 2xx to a proof carrying it announces the new one. Returns the new nonce."""
+        return self._dpop.rotate()
 
     def revoke_all(self) -> None:
         """Every access token issued so far becomes invalid (``invalid_token``)."""
@@ -361,12 +397,13 @@ class OAuthServer:
             return list(self._api_log)
 
     def secrets(self) -> set[str]:
-        """Every client secret, access token and refresh token this server knows: what must
-        never show up in a client's logs, errors or reprs."""
+        """Every client secret, access token, refresh token and device code this server knows:
+        what must never show up in a client's logs, errors or reprs."""
         with self._lock:
             found = {c.client_secret for c in self._clients.values() if c.client_secret}
             found.update(self._access)
             found.update(self._refresh)
+            found.update(login.device_code for login in self._logins.values())
             return found
 
     # -- storage (called by the authlib components, from the server's threads) -------------
@@ -443,17 +480,20 @@ class OAuthServer:
                 client_auth,
                 response.status_code,
                 error,
+                dpop="DPoP" in request.headers,
             )
             with self._lock:
                 self._token_log.append(call)
             self._announce(call)
         elif path.startswith("/api/"):
+            authorization = request.headers.get("Authorization")
             api = ApiCall(
                 request.method,
                 path,
-                request.headers.get("Authorization") is not None,
+                authorization is not None,
                 response.status_code,
                 answer_error(response),
+                authorization.partition(" ")[0] if authorization else None,
             )
             with self._lock:
                 self._api_log.append(api)
