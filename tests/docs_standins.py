@@ -94,4 +94,25 @@ def example(ctx: Context) -> None:
 
     always(ctx, re.compile(r"https://auth\.example\.com/.*"), token_answer(), method="POST")
     always(ctx, re.compile(r"https://api\.example\.com/.*"), api_answer(needs_token=False))
+    always(ctx, re.compile(r"https://status\.example\.org/.*"), no_token_here)
     ctx.monkeypatch.setenv("SECRET", "example-secret")
+
+
+def no_token_here(request: httpx.Request) -> httpx.Response:
+    """Another origin: a token arriving here is a leak, and fails the snippet."""
+    assert "authorization" not in request.headers, "a token went to an origin it is not for"
+    return httpx.Response(200, json={"status": "ok"})
+
+
+@standin
+def expired_token(ctx: Context) -> None:
+    """``api.example.com`` answers 401 ``invalid_token`` ("The access token expired")."""
+    import re
+
+    always(
+        ctx,
+        re.compile(r"https://api\.example\.com/.*"),
+        lambda request: httpx.Response(
+            **error_response("invalid_token", description="The access token expired")
+        ),
+    )
