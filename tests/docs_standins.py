@@ -31,6 +31,7 @@ class Context:
     httpx_mock: HTTPXMock
     monkeypatch: pytest.MonkeyPatch
     tmp_path: Path
+    request: pytest.FixtureRequest
     #: Names the snippet finds defined (hidden setup), kept few and named in the page's text.
     names: dict[str, Any] = field(default_factory=dict)
     #: Run after the snippet: what the stand-in saw.
@@ -116,3 +117,11 @@ def expired_token(ctx: Context) -> None:
             **error_response("invalid_token", description="The access token expired")
         ),
     )
+
+
+@standin
+def redis(ctx: Context) -> None:
+    """A redis-server of the tests' own (``REDIS_URL``); skipped without one unless
+    ``HTTPX_REMEDY_REQUIRE_REDIS=1``, like every fleet test."""
+    server = ctx.request.getfixturevalue("redis_server")
+    ctx.monkeypatch.setenv("REDIS_URL", server.url)

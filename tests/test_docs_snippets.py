@@ -44,8 +44,9 @@ def test_snippet_runs(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     pytester: pytest.Pytester,
+    request: pytest.FixtureRequest,
 ) -> None:
-    context = Context(httpx_mock, monkeypatch, tmp_path)  # type: ignore[arg-type]
+    context = Context(httpx_mock, monkeypatch, tmp_path, request)  # type: ignore[arg-type]
     for name in chain.standins:
         assert name in STANDINS, f"{chain.id}: no stand-in named {name!r} in docs_standins.py"
         STANDINS[name](context)
