@@ -8,6 +8,8 @@ A block runs as it is written, unless the line before its fence (blank lines asi
 - ``<!-- snippet: continue -->``: it runs after the block before it on the same page, in the
   same namespace (one test for the chain);
 - ``<!-- snippet: pytest -->``: it is a test file, run by an inner pytest that must pass it;
+- ``<!-- snippet: waits -->``: it is run without ``no_wait()`` (the snippets are run with every
+  retry wait off), for one that shows waits on a clock of its own;
 - ``<!-- snippet: skip="why" -->``: an illustrative fragment, not run (keep these rare).
 
 Options combine: ``<!-- snippet: continue standin=entra -->``.
@@ -33,7 +35,7 @@ FENCE = re.compile(
 MARKER = re.compile(r"^\s*<!--\s*snippet:(?P<options>.*?)-->\s*$")
 #: Languages that mean Python but are not spelled ``python``: refused, so none escapes the run.
 PYTHON_ALIASES = frozenset({"py", "python3", "py3", "pycon", "pyi", "ipython"})
-OPTIONS = frozenset({"standin", "continue", "pytest", "skip"})
+OPTIONS = frozenset({"standin", "continue", "pytest", "skip", "waits"})
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Snippet:
     standins: tuple[str, ...] = ()
     follows: bool = False
     pytest: bool = False
+    waits: bool = False
     skip: str | None = None
 
     @property
@@ -95,6 +98,8 @@ def parse_options(snippet: Snippet, options: str) -> None:
             snippet.follows = True
         elif name == "pytest":
             snippet.pytest = True
+        elif name == "waits":
+            snippet.waits = True
         elif name == "skip":
             if not value.strip():
                 raise SnippetError(f"{snippet.where}: skip needs a reason: skip=\"why\"")
