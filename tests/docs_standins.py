@@ -388,3 +388,23 @@ def stripe(ctx: Context) -> None:
         assert len(keys) == 2 and keys[0] == keys[1], keys
 
     ctx.checks.append(one_key_twice)
+
+
+@standin
+def example_httpx2(ctx: Context) -> None:
+    """``example``, for clients built on httpx2 (authlib's, when httpx2 is installed), which
+    pytest-httpx does not intercept: httpx2's own transport answers for the two hosts."""
+    import httpx2
+
+    example(ctx)
+    hosts = {"auth.example.com", "api.example.com"}
+
+    def handle_request(self: object, request: Any) -> Any:
+        assert request.url.host in hosts, f"{request.url} is not a stand-in's host"
+        if request.url.host == "auth.example.com":
+            body = {"access_token": "at-1", "token_type": "Bearer", "expires_in": 3600}
+            return httpx2.Response(200, json=body)
+        assert request.headers["authorization"] == "Bearer at-1"
+        return httpx2.Response(200, json={"items": []})
+
+    ctx.monkeypatch.setattr(httpx2.HTTPTransport, "handle_request", handle_request)
