@@ -102,7 +102,7 @@ def parse_options(snippet: Snippet, options: str) -> None:
             snippet.waits = True
         elif name == "skip":
             if not value.strip():
-                raise SnippetError(f"{snippet.where}: skip needs a reason: skip=\"why\"")
+                raise SnippetError(f'{snippet.where}: skip needs a reason: skip="why"')
             snippet.skip = value
 
 

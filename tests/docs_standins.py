@@ -385,7 +385,8 @@ def stripe(ctx: Context) -> None:
     ctx.httpx_mock.add_callback(refund, url="https://api.stripe.com/v1/refunds")
 
     def one_key_twice() -> None:
-        assert len(keys) == 2 and keys[0] == keys[1], keys
+        assert len(keys) == 2, keys
+        assert keys[0] == keys[1], keys
 
     ctx.checks.append(one_key_twice)
 
