@@ -34,7 +34,23 @@ def _all_chains() -> list[Chain]:
     return [chain for page in PAGES for chain in chains(page)]
 
 
-CHAINS = [chain for chain in _all_chains() if not chain.snippets[0].skip]
+def _starts_servers(chain: Chain) -> bool:
+    """A chain that starts a real server (the embedded OAuth server, Redis) or an inner pytest
+    belongs in the integration group."""
+    code = "".join(snippet.code for snippet in chain.snippets)
+    return (
+        chain.snippets[0].pytest
+        or "redis" in chain.standins
+        or "OAuthServer" in code
+        or "remedy_oauth_server" in code
+    )
+
+
+CHAINS = [
+    pytest.param(chain, id=chain.id, marks=[pytest.mark.integration] * _starts_servers(chain))
+    for chain in _all_chains()
+    if not chain.snippets[0].skip
+]
 LOCAL_ONLY = pytest.mark.httpx_mock(
     should_mock=lambda request: request.url.host not in ("127.0.0.1", "localhost"),
     assert_all_responses_were_requested=False,
@@ -42,7 +58,7 @@ LOCAL_ONLY = pytest.mark.httpx_mock(
 
 
 @LOCAL_ONLY
-@pytest.mark.parametrize("chain", CHAINS, ids=[chain.id for chain in CHAINS])
+@pytest.mark.parametrize("chain", CHAINS)
 def test_snippet_runs(
     chain: Chain,
     httpx_mock: object,
