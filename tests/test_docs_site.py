@@ -102,3 +102,19 @@ def test_the_readme_is_short_and_keeps_its_quick_start() -> None:
     ]
     for page in re.findall(r"\]\((docs/[\w/.-]+\.md)(?:#[\w-]+)?\)", text):
         assert (ROOT / page).is_file(), page
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/errors.md"])
+def test_the_error_line_shown_is_the_one_raised(page: str) -> None:
+    import httpx
+
+    import httpx_remedy as remedy
+    from httpx_remedy.testing import error_response
+
+    text = (ROOT / page).read_text()
+    shown = text.split("```text\n401 Unauthorized", 1)[1].split("\n", 1)[0]
+    answer = error_response("invalid_token", description="The access token expired")
+    transport = remedy.RemedyTransport(httpx.MockTransport(lambda _: httpx.Response(**answer)))
+    with pytest.raises(remedy.InvalidToken) as caught:
+        httpx.Client(transport=transport).get("https://api.example.com/items?key=abc")
+    assert str(caught.value) == "401 Unauthorized" + shown
