@@ -18,7 +18,8 @@ from httpx_remedy.testing import no_wait
 
 from .rawserver import RawServer, answer
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+#: The command line's page of the documentation (it was the README's section before the site).
+CLI_PAGE = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -243,8 +244,8 @@ def test_source_names_the_standard_or_the_user_catalog(
     assert source.startswith(("user catalog; RFC ", "RFC ", "OpenID Connect "))
 
 
-def test_readme_says_what_the_plain_catalog_shows(capsys: pytest.CaptureFixture[str]) -> None:
-    text = README.read_text()
+def test_the_docs_say_what_the_plain_catalog_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    text = CLI_PAGE.read_text()
     said = text[text.index("`httpx-remedy catalog` lists") :].split("\n\n")[0]
     assert "class, default remedy and title" in said
     assert "description" not in said.split(";")[0]
