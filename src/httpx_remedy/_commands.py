@@ -72,6 +72,7 @@ class Locked:
     call: TokenCall
 
     def timed_out(self) -> TokenWaitTimeout:
+        self.manager.leave_queue()
         return self.call.timed_out("another request in this process", self.wait)
 
 

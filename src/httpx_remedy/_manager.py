@@ -45,6 +45,10 @@ class TokenManager:
         #: then). Read without a lock; written once, under ``_bind_lock``.
         self.origins: frozenset[Origin] | None = None
         self._bind_lock = threading.Lock()
+        #: How many requests of this process wait for the lock (for the fetch's event: how
+        #: many the one fetch served). Counted under ``_queue_lock``.
+        self.queued = 0
+        self._queue_lock = threading.Lock()
         if dpop is not None:
             self.use_key(dpop)
 
@@ -65,6 +69,16 @@ class TokenManager:
                     origin_text(origin),
                 )
             return self.origins
+
+    def join_queue(self) -> None:
+        """A request starts waiting for the lock (see :attr:`queued`)."""
+        with self._queue_lock:
+            self.queued += 1
+
+    def leave_queue(self) -> None:
+        """A request got the lock, or stopped waiting for it."""
+        with self._queue_lock:
+            self.queued = max(self.queued - 1, 0)
 
     def async_lock(self) -> anyio.Lock:
         """A lock for the running event loop (an anyio lock cannot cross event loops)."""
