@@ -83,7 +83,9 @@ def test_a_token_fetch_is_one_info_line(
     with mode.client(fake, clock, credentials=cc()) as client:
         client.get(API + "/items")
     messages = [r.getMessage() for r in lines(caplog) if "token" in r.getMessage()]
-    assert messages == ["fetched a new access token (client_credentials, 0s, before it was needed)"]
+    assert messages == [
+        f"fetched a new access token before sending GET {API}/items (client_credentials, 0s)"
+    ]
 
 
 def test_fifty_requests_meet_a_revoked_token_one_info_line(
@@ -116,8 +118,15 @@ def test_fifty_requests_meet_a_revoked_token_one_info_line(
     assert len(fake.token_requests) == 2
     info = [r for r in lines(caplog) if r.levelno >= logging.INFO]
     assert len(info) == 1, [r.getMessage() for r in info]
-    assert info[0].getMessage().startswith("fetched a new access token (client_credentials, ")
-    assert info[0].getMessage().endswith("after a rejection); 49 other requests waited for it")
+    assert (
+        info[0]
+        .getMessage()
+        .startswith(
+            f"fetched a new access token after 401 invalid_token on GET {API}/items "
+            "(client_credentials, "
+        )
+    )
+    assert info[0].getMessage().endswith("s); 49 other requests waited for it")
     reused = [r for r in lines(caplog) if "another request fetched" in r.getMessage()]
     assert len(reused) == 49
     assert all(r.levelno == logging.DEBUG for r in reused)

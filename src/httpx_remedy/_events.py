@@ -116,7 +116,8 @@ class GaveUp(RequestEvent):
     name of the exception the caller gets), or returned as it is (``raised`` False, with
     ``raise_errors=False``). ``note`` says why it stopped when it could have gone on.
     ``http_version`` and ``reason_phrase`` are the last response's (for the line httpx would
-    have logged had the transport returned)."""
+    have logged had the transport returned). ``ours``: a token request the library made itself
+    (httpx never sees it; what came of the token fetch is :class:`TokenFetchFailed`)."""
 
     attempts: int
     status: int | None
@@ -126,6 +127,7 @@ class GaveUp(RequestEvent):
     note: str | None = None
     http_version: str = ""
     reason_phrase: str = ""
+    ours: bool = False
 
     def describe(self) -> str:
         what = self.error if self.status is None else f"{self.status} {self.error}"
@@ -172,17 +174,19 @@ class TokenFetched(Event):
     """A new access token came from ``grant`` (``client_credentials``, ``refresh_token``,
     ``device_code``, or the class name of a token source) in ``duration`` seconds;
     ``proactive``: before any request was rejected (none yet, or it was due for refresh);
-    ``waiting``: how many other requests of this process were queued for this fetch."""
+    ``waiting``: how many other requests of this process were queued for this fetch;
+    ``reason``: what the request that needed it was doing (``before sending GET ...``, ``after
+    401 invalid_token on GET ...``), its URL redacted."""
 
     grant: str
     duration: float
     proactive: bool
     waiting: int
     scope: str | None = None
+    reason: str = ""
 
     def describe(self) -> str:
-        why = "before it was needed" if self.proactive else "after a rejection"
-        text = f"fetched a new access token ({self.grant}, {self.duration:.3g}s, {why})"
+        text = f"fetched a new access token {self.reason} ({self.grant}, {self.duration:.3g}s)"
         if self.waiting:
             many = "request" if self.waiting == 1 else "requests"
             text += f"; {self.waiting} other {many} waited for it"

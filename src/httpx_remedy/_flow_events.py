@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from ._events import GaveUp, Recovered, RetryScheduled
-from ._first_send import Start
+from ._first_send import IDEMPOTENT_EXTENSION, Start
 from ._http import Request, Response
 from ._listen import emit
 from ._policy import Attempt, Decision
@@ -82,5 +82,6 @@ def gave_up(
         note or None,
         version,
         reason,
+        bool(request.extensions.get(IDEMPOTENT_EXTENSION)),
     )
     emit(settings, event)

@@ -1,8 +1,8 @@
 """The default listener: the library's log lines, on the ``httpx_remedy`` logger.
 
-One INFO line per retry and per token fetch, one for the final outcome of a failed request
-(a WARNING when it failed after retrying), and the rest at DEBUG: the requests that took a
-token another request fetched are counted on the fetch's one line, not logged each at INFO.
+One INFO line per retry and per token fetch, one for the final outcome of a failed request or
+token fetch (a WARNING when it failed after retrying), and the rest at DEBUG: the requests that
+took a token another request fetched are counted on the fetch's one line, not each at INFO.
 
 A typed error raised by the transport means httpx never sees the response, and so never logs
 its ``HTTP Request: GET ... "HTTP/1.1 404 Not Found"`` line: this listener logs it for httpx,
@@ -46,6 +46,7 @@ class LoggingListener:
         if (
             isinstance(event, GaveUp)
             and event.raised
+            and not event.ours
             and event.status is not None
             and self._httpx.isEnabledFor(logging.INFO)
         ):
@@ -65,11 +66,11 @@ def level_of(event: Event) -> int:
     if isinstance(event, _INFO):
         return logging.INFO
     if isinstance(event, GaveUp):
+        if event.ours:  # the token fetch's own event says what came of it
+            return logging.DEBUG
         return logging.WARNING if event.attempts > 1 else logging.INFO
     if isinstance(event, TokenFetchFailed):
-        return (
-            logging.WARNING if event.kept else logging.INFO if event.remembered else logging.DEBUG
-        )
+        return logging.WARNING if event.kept else logging.INFO
     if isinstance(event, StoreFault):
         return logging.INFO if event.recovered else logging.WARNING
     return logging.DEBUG

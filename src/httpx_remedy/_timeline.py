@@ -57,12 +57,11 @@ class Timeline:
         with self._lock:
             self._entries.append((at, who, text, event))
         if self.out is not None:
-            self.write(self.format(at, who, text))
+            self.show(at, who, text)
 
-    def write(self, line: str) -> None:
-        """Print one line as it comes (when ``out`` was given): override to reformat."""
-        assert self.out is not None
-        print(line, file=self.out, flush=True)
+    def show(self, at: float, who: str, text: str) -> None:
+        """Print one entry as it comes (when ``out`` was given); override to print otherwise."""
+        print(self.format(at, who, text), file=self.out, flush=True)
 
     def format(self, at: float, who: str, text: str) -> str:
         """One line: ``+  0.52s  library  retrying GET ...``."""

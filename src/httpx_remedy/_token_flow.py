@@ -156,7 +156,8 @@ def _fetch_for(
         now = settings.clock()
         proactive = rejected is None and scope is None
         waiting = auth.manager.queued
-        emit(settings, TokenFetched(now, grant, now - began, proactive, waiting, scope))
+        fetched = TokenFetched(now, grant, now - began, proactive, waiting, scope, call.before)
+        emit(settings, fetched)
     return auth.manager.store(token), True
 
 
