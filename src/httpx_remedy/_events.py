@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Why a retry waits (``RetryScheduled.reason``): the server's ``Retry-After``, its ``RateLimit``
-#: headers, a delay in its error body, or the policy's computed backoff. (A pacing limiter adds
-#: its own reason here, ``"paced"``.)
+#: headers, a delay in its error body, or the policy's computed backoff.
+#: PACING (issue 12) goes here: add ``"paced"`` for a retry held back by the pacer, and a
+#: ``RequestPaced(RequestEvent)`` record below for a first send it delays (``seconds``); the
+#: logging listener's ``_INFO`` and the OpenTelemetry listener's ``pauses`` take it from there.
 WAIT_REASONS = ("retry-after", "ratelimit", "body", "backoff")
 
 #: Which rule refused a retry (``RetryRefused.cap``).
