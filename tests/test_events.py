@@ -334,3 +334,38 @@ def test_timeline_in_the_async_modes_too(mode: Mode, clock: FakeClock) -> None:
     with Timeline(clock=clock.monotonic) as timeline, mode.client(server, clock) as client:
         client.get(URL)
     assert len(timeline.of(RetryScheduled)) == 1
+
+
+def events_made(call: Any) -> list[str]:
+    """The events constructed while ``call()`` runs (in this thread), by their class name."""
+    import sys
+
+    made: list[str] = []
+
+    def profile(frame: Any, what: str, arg: Any) -> None:
+        if what == "call" and frame.f_code.co_name == "__init__":
+            self = frame.f_locals.get("self")
+            if isinstance(self, Event):
+                made.append(type(self).__name__)
+
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return made
+
+
+def test_no_event_is_even_constructed_without_a_listener_or_on_a_2xx(
+    clock: FakeClock, heard: list[Event]
+) -> None:
+    with sync_client(Server(200), clock) as client:
+        assert events_made(lambda: client.get(URL)) == []  # a listener is installed: none
+    previous = remedy.set_listeners([])
+    try:
+        with sync_client(Server(503, 200), clock) as client:
+            assert events_made(lambda: client.get(URL)) == []
+    finally:
+        remedy.set_listeners(previous)
+    with sync_client(Server(503, 200), clock) as client:
+        assert "RetryScheduled" in events_made(lambda: client.get(URL))  # the probe works
