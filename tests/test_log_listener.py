@@ -166,3 +166,50 @@ def test_nothing_is_formatted_for_a_logger_that_is_off(
 
     LoggingListener()(Spy(0.0, "GET", URL, 1, 3, 503, None, 1.0, "backoff"))
     assert described == []
+
+
+@pytest.mark.integration  # waits 0.2 s on the wall clock: a lock's timeout
+def test_a_wait_given_up_is_not_counted_as_waiting(
+    mode: Mode, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="httpx_remedy")
+    fake = FakeAS()
+    with mode.client(fake, clock, timeout=0.2, credentials=cc()) as client:
+        with mode.holding_token_lock(client.transport), pytest.raises(remedy.TokenWaitTimeout):
+            client.get(API + "/items")
+        import gc
+
+        gc.collect()
+        caplog.clear()
+        assert client.get(API + "/items").status_code == 200
+    (fetched,) = [r.getMessage() for r in lines(caplog) if "fetched" in r.getMessage()]
+    assert "waited" not in fetched
+
+
+@pytest.mark.integration  # waits 0.1 s on the wall clock
+def test_a_wait_cancelled_is_not_counted_as_waiting(
+    mode: Mode, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request cancelled (by its caller) while it waits for another's fetch is not among
+    the requests the next fetch served."""
+    if not mode.is_async:
+        pytest.skip("cancelling a waiting request is an async thing")
+    import anyio
+
+    caplog.set_level(logging.INFO, logger="httpx_remedy")
+    fake = FakeAS()
+    with mode.client(fake, clock, credentials=cc()) as client:
+
+        async def cancelled() -> None:
+            with anyio.move_on_after(0.1):
+                await client.httpx.get(API + "/items")
+
+        with mode.holding_token_lock(client.transport):
+            mode.run(cancelled)
+        import gc
+
+        gc.collect()
+        caplog.clear()
+        assert client.get(API + "/items").status_code == 200
+    (fetched,) = [r.getMessage() for r in lines(caplog) if "fetched" in r.getMessage()]
+    assert "waited" not in fetched

@@ -72,7 +72,6 @@ class Locked:
     call: TokenCall
 
     def timed_out(self) -> TokenWaitTimeout:
-        self.manager.leave_queue()
         return self.call.timed_out("another request in this process", self.wait)
 
 

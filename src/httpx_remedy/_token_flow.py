@@ -25,6 +25,7 @@ from ._first_send import IDEMPOTENT_EXTENSION, RETRY_EXTENSION, Start, begin
 from ._grants import MAX_TOKEN_BODY, Grant, parse_token_response
 from ._http import TRANSPORT_ERRORS, Request
 from ._listen import emit, listening
+from ._manager import Ticket
 from ._policy import NO_RETRY, Retry
 from ._redact import redact_url
 from ._settings import Settings
@@ -91,8 +92,8 @@ def token_lock(
     auth = settings.auth
     assert auth is not None
     wait = max(call.wait_until - settings.clock(), 0.0)
-    auth.manager.join_queue()  # left when the flow starts under the lock, or times out
-    return Locked(auth.manager, authorize(settings, rejected, scope, call), wait, call)
+    ticket = auth.manager.join_queue()  # given back when the flow starts under the lock
+    return Locked(auth.manager, authorize(settings, rejected, scope, call, ticket), wait, call)
 
 
 def first_token(settings: Settings, request: Request, start: Start) -> Locked:
@@ -103,7 +104,11 @@ def first_token(settings: Settings, request: Request, start: Start) -> Locked:
 
 
 def authorize(
-    settings: Settings, rejected: Token | None, scope: str | None, call: TokenCall
+    settings: Settings,
+    rejected: Token | None,
+    scope: str | None,
+    call: TokenCall,
+    ticket: Ticket | None = None,
 ) -> Flow[tuple[Token, bool]]:
     """Under the manager's lock: the token to use, and whether it was fetched just now.
 
@@ -113,7 +118,8 @@ def authorize(
     """
     auth = settings.auth
     assert auth is not None
-    auth.manager.leave_queue()
+    if ticket is not None:
+        auth.manager.leave_queue(ticket)
     now = settings.clock()
     token = auth.manager.reusable(rejected, now, scope)
     if token is not None:
