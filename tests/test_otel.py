@@ -210,3 +210,13 @@ def test_the_global_providers_by_default() -> None:
     listener(remedy.RetryScheduled(1.0, "GET", URL, 1, 3, 503, None, 1.0, "backoff"))
     with httpx.Client() as client:
         assert client is not None
+
+
+def test_without_the_extra_it_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # makes the import fail
+    monkeypatch.delitem(sys.modules, "httpx_remedy.otel")
+    with pytest.raises(ModuleNotFoundError, match=r"httpx-remedy\[otel\]"):
+        importlib.import_module("httpx_remedy.otel")

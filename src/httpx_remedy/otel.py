@@ -19,7 +19,13 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry import metrics, trace
+try:
+    from opentelemetry import metrics, trace
+except ImportError as error:  # pragma: no cover - exercised with the package hidden
+    raise ModuleNotFoundError(
+        "httpx_remedy.otel needs opentelemetry-api: pip install 'httpx-remedy[otel]'",
+        name=error.name,
+    ) from error
 
 from ._events import (
     ErrorClassified,
