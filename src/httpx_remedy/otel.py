@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 try:
     from opentelemetry import metrics, trace
-except ImportError as error:  # pragma: no cover - exercised with the package hidden
+except ImportError as error:  # the extra is not installed
     raise ModuleNotFoundError(
         "httpx_remedy.otel needs opentelemetry-api: pip install 'httpx-remedy[otel]'",
         name=error.name,
