@@ -137,8 +137,74 @@ def dpop_cases() -> dict[str, Callable[[], object]]:
     }
 
 
+# ---- Listeners (issue 14): what observing costs, on a 2xx and on a request retried once
+
+
+def listener_cases() -> dict[str, Callable[[], object]]:
+    """A 2xx with listeners installed (no event is made: the same as none), and a request
+    answered 503 then 200 (retried at once: no wait) with no listener, the logging listener
+    (its INFO lines off, as by default, then on into a null handler), and the OpenTelemetry
+    listener (the SDK's providers, in memory; no span current)."""
+    import logging
+
+    import tenacity
+
+    remedy.set_listeners([])  # the process-wide ones; each row brings its own
+    logging.getLogger("httpx_remedy").propagate = False
+    quiet = remedy.LoggingListener(logging.getLogger("bench.quiet"))
+    logging.getLogger("bench.quiet").setLevel(logging.WARNING)
+    loud_logger = logging.getLogger("bench.loud")
+    loud_logger.setLevel(logging.DEBUG)
+    loud_logger.addHandler(logging.NullHandler())
+    loud_logger.propagate = False
+    loud = remedy.LoggingListener(loud_logger)
+    listeners: dict[str, list[Any]] = {
+        "no listener": [],
+        "logging listener, INFO off": [quiet],
+        "logging listener, every line to a handler": [loud],
+    }
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from httpx_remedy.otel import OpenTelemetryListener
+
+        listeners["OpenTelemetry listener"] = [
+            OpenTelemetryListener(
+                tracer_provider=TracerProvider(),
+                meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
+            )
+        ]
+    except ImportError:  # the otel extra is not installed
+        pass
+
+    class Flaky(httpx.BaseTransport):
+        """503 and 200 in turn."""
+
+        def __init__(self) -> None:
+            self.sends = 0
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            self.sends += 1
+            status = 503 if self.sends % 2 else 200
+            return httpx.Response(status, content=BODY, headers={"content-type": "text/plain"})
+
+    at_once = remedy.Retry(wait=tenacity.wait_none(), budget=None)
+    url = API + "/items"
+    built: dict[str, Callable[[], object]] = {}
+    every = [one for found in listeners.values() for one in found]
+    ok = httpx.Client(transport=remedy.RemedyTransport(fixed(), listeners=every))
+    built["2xx, default policy, every listener below installed"] = lambda: ok.get(url)
+    for name, installed in listeners.items():
+        transport = remedy.RemedyTransport(Flaky(), retry=at_once, listeners=installed)
+        client = httpx.Client(transport=transport)
+        built[f"503 then 200 (one retry), {name}"] = lambda c=client: c.get(url)
+    return built
+
+
 def main() -> None:
-    counts = measure({**cases(), **dpop_cases()})
+    counts = measure({**cases(), **dpop_cases(), **listener_cases()})
     if counts is None:  # inside valgrind: the outer process prints
         return
     report("In-memory transport, instructions per request (callgrind)", counts, "bare httpx")

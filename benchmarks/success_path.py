@@ -96,6 +96,10 @@ def clients(make_inner: Callable[[], httpx.BaseTransport], url: str) -> dict[str
         "httpx-remedy, default policy + credentials": httpx.Client(
             transport=remedy.RemedyTransport(make_inner(), credentials=Source(), origins=[url])
         ),
+        # Listeners hear nothing on a 2xx (no event is made): the same as the row above.
+        "httpx-remedy, default + log, OTel listeners": httpx.Client(
+            transport=remedy.RemedyTransport(make_inner(), listeners=listeners())
+        ),
         "httpx-retries RetryTransport (total=3)": httpx.Client(
             transport=RetryTransport(transport=make_inner(), retry=HRRetry(total=3))
         ),
@@ -104,6 +108,16 @@ def clients(make_inner: Callable[[], httpx.BaseTransport], url: str) -> dict[str
             "app", "secret", token=token, transport=authlib_inner
         ),
     }
+
+
+def listeners() -> list[Any]:
+    """The logging listener, and the OpenTelemetry one when the otel extra is installed."""
+    found: list[Any] = [remedy.LoggingListener()]
+    try:
+        from httpx_remedy.otel import OpenTelemetryListener
+    except ImportError:
+        return found
+    return [*found, OpenTelemetryListener()]
 
 
 class Handler(BaseHTTPRequestHandler):

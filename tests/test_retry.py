@@ -1002,14 +1002,15 @@ def test_one_log_line_per_retry(
     assert "secret" not in caplog.text
 
 
-def test_no_log_line_without_a_retry(
+def test_one_log_line_for_a_failure_not_retried(
     mode: Mode, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="httpx_remedy")
     server = Server(404)
     with mode.client(server, clock) as client, pytest.raises(remedy.NotFound):
         client.get(URL)
-    assert not [r for r in caplog.records if r.name == "httpx_remedy"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx_remedy"]
+    assert lines == [f"GET {URL} failed: 404 NotFound after 1 attempt in 0s"]
 
 
 def test_secrets_in_the_query_stay_out_of_the_error(mode: Mode, clock: FakeClock) -> None:

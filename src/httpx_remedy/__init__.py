@@ -70,6 +70,23 @@ from ._catalog_errors import (
 from ._device import DeviceAuthorization, DeviceCode
 from ._dpop import DPoPKey
 from ._entry import Catalog, Entry, Remedy
+from ._events import (
+    ErrorClassified,
+    Event,
+    GaveUp,
+    PauseHeard,
+    PauseHonoured,
+    Recovered,
+    RequestEvent,
+    RequestSent,
+    RetryRefused,
+    RetryScheduled,
+    StoreFault,
+    TokenFetched,
+    TokenFetchFailed,
+    TokenRejected,
+    TokenReused,
+)
 from ._exceptions import (
     HTTPError,
     InsecureTransportError,
@@ -83,6 +100,8 @@ from ._exceptions import (
     TokenWaitTimeout,
 )
 from ._grants import ClientCredentials, RefreshToken
+from ._listen import Listener, get_listeners, set_listeners
+from ._log_listener import LoggingListener
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
 from ._portable import redacted
 from ._raise_for_status import araise_for_status, raise_for_status
@@ -90,6 +109,7 @@ from ._recovery import attempts_of
 from ._redis_store import RedisStore
 from ._sources import AsyncTokenSource, TokenSource
 from ._store import MemoryStore, Store
+from ._timeline import Timeline
 from ._token import Token
 from ._transport import AsyncRemedyTransport, RemedyTransport
 from ._wrap import wrap
@@ -112,9 +132,12 @@ __all__ = [
     "DeviceAuthorization",
     "DeviceCode",
     "Entry",
+    "ErrorClassified",
+    "Event",
     "ExpiredToken",
     "Forbidden",
     "GatewayTimeout",
+    "GaveUp",
     "Gone",
     "HTTPError",
     "InsecureTransportError",
@@ -131,6 +154,8 @@ __all__ = [
     "InvalidScope",
     "InvalidTarget",
     "InvalidToken",
+    "Listener",
+    "LoggingListener",
     "LoginCancelled",
     "LoginTimeout",
     "MemoryStore",
@@ -141,28 +166,41 @@ __all__ = [
     "OAuthError",
     "OAuthServerError",
     "OriginPaused",
+    "PauseHeard",
+    "PauseHonoured",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
     "ReauthenticationRequired",
+    "Recovered",
     "RedisStore",
     "RefreshToken",
     "Remedy",
     "RemedyError",
     "RemedyTransport",
+    "RequestEvent",
     "RequestHeaderFieldsTooLarge",
+    "RequestSent",
     "RequestTimeout",
     "Retry",
     "RetryBudget",
     "RetryHook",
+    "RetryRefused",
+    "RetryScheduled",
     "ServerError",
     "ServiceUnavailable",
     "SlowDown",
     "Store",
+    "StoreFault",
     "TemporarilyUnavailable",
+    "Timeline",
     "Token",
     "TokenEndpointUnreachable",
+    "TokenFetchFailed",
+    "TokenFetched",
+    "TokenRejected",
     "TokenResponseError",
+    "TokenReused",
     "TokenSource",
     "TokenWaitTimeout",
     "TooEarly",
@@ -180,8 +218,10 @@ __all__ = [
     "araise_for_status",
     "attempts_of",
     "catalog",
+    "get_listeners",
     "raise_for_status",
     "redacted",
+    "set_listeners",
     "wrap",
 ]
 

@@ -19,30 +19,42 @@ from typing import Any, TextIO
 
 import tenacity
 
+from . import _timeline
+from ._events import Event
+from ._log_listener import level_of
+
 CLIENT_ID = "demo-app"
 CLIENT_SECRET = "demo-secret-0123456789"
 
 
-class Timeline:
-    """Prints timestamped lines from the client, the server and the library, as they happen."""
+class Timeline(_timeline.Timeline):
+    """The public :class:`~httpx_remedy.Timeline`, printed live and in colour, with the
+    demo's headings and verdicts: what the client and the server did (:meth:`line`) between
+    the library's events (the ones its log shows at INFO and above)."""
 
     COLORS = {"server": "36", "library": "33", "client": "35", "ok": "32", "fail": "31"}
 
     def __init__(self, out: TextIO, color: bool) -> None:
-        self.out = out
+        super().__init__(out=out)
         self.color = color
-        self.started = time.monotonic()
-        self.lock = threading.Lock()
         self.grouped: dict[tuple[str, str], int] | None = None
+        self._print_lock = threading.Lock()
 
     def paint(self, text: str, kind: str) -> str:
         if not self.color:
             return text
         return f"\033[{self.COLORS.get(kind, '0')}m{text}\033[0m"
 
+    def __call__(self, event: Event, /) -> None:
+        if level_of(event) >= logging.INFO:
+            super().__call__(event)
+
     def line(self, who: str, text: str) -> None:
-        stamp = f"+{time.monotonic() - self.started:6.2f}s"
-        with self.lock:
+        self.note(who, text)
+
+    def show(self, at: float, who: str, text: str) -> None:
+        stamp = f"+{at - self.started:6.2f}s"
+        with self._print_lock:
             if self.grouped is not None:
                 key = (who, text)
                 self.grouped[key] = self.grouped.get(key, 0) + 1
@@ -52,27 +64,29 @@ class Timeline:
     @contextmanager
     def summarised(self) -> Iterator[None]:
         """Print the block's lines once each with a count, not interleaved one by one."""
-        with self.lock:
+        with self._print_lock:
             self.grouped = {}
         try:
             yield
         finally:
-            with self.lock:
+            with self._print_lock:
                 grouped, self.grouped = self.grouped, None
             for (who, text), count in (grouped or {}).items():
                 self.line(who, text + (f"  (x{count})" if count > 1 else ""))
 
     def heading(self, number: int, title: str) -> None:
-        with self.lock:
+        with self._print_lock:
             print(f"\n{self.paint(f'{number}. {title}', 'client')}", file=self.out, flush=True)
 
     def verdict(self, ok: bool, text: str) -> None:
         mark = self.paint("ok  ", "ok") if ok else self.paint("FAIL", "fail")
-        with self.lock:
+        with self._print_lock:
             print(f"  {mark}  {text}", file=self.out, flush=True)
 
 
 class _LibraryLog(logging.Handler):
+    """The library's log lines that are not events (binding the credentials, a DPoP nonce)."""
+
     def __init__(self, timeline: Timeline) -> None:
         super().__init__(logging.INFO)
         self.timeline = timeline
@@ -109,6 +123,9 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
         results.append(ok)
         timeline.verdict(ok, text)
 
+    # The library's events go to the timeline (in place of the log lines they would make);
+    # what it logs besides goes there through the handler.
+    listeners = remedy.set_listeners([timeline])
     handler = _LibraryLog(timeline)
     logger = logging.getLogger("httpx_remedy")
     old_level, old_propagate = logger.level, logger.propagate
@@ -148,6 +165,7 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
                 _wrong_secret(timeline, check, server, c, api)
             _dpop_nonce(timeline, check, server, api)
     finally:
+        remedy.set_listeners(listeners)
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         logger.propagate = old_propagate

@@ -14,8 +14,10 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ._commands import Sleep
+from ._events import PauseHonoured
 from ._exceptions import OriginPaused
 from ._http import Request, origin_of, origin_text
+from ._listen import emit, listening
 from ._policy import Retry
 from ._redact import redact_url
 from ._settings import Auth, Settings
@@ -139,12 +141,9 @@ def pause_before_send(settings: Settings, request: Request, policy: Retry | None
         if policy.shrinks_timeouts:
             # The wait comes out of the deadline: the first attempt gets what is left after it.
             shrink_timeouts(request, policy.deadline - left)
-    logger.info(
-        "waiting %.3gs before %s %s: the origin asked every client to wait",
-        left,
-        request.method,
-        redact_url(request.url),
-    )
+    if listening(settings):
+        url = redact_url(request.url)
+        emit(settings, PauseHonoured(settings.clock(), request.method, url, left))
     return Sleep(left)
 
 

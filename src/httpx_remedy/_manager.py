@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import weakref
 
 import anyio.lowlevel
 
@@ -45,6 +46,11 @@ class TokenManager:
         #: then). Read without a lock; written once, under ``_bind_lock``.
         self.origins: frozenset[Origin] | None = None
         self._bind_lock = threading.Lock()
+        # The requests of this process waiting for the lock, one ticket each (for the fetch's
+        # event: how many one fetch served). Weak: a wait abandoned (timed out, cancelled)
+        # drops its ticket with its flow, and is counted no more.
+        self._waiting: weakref.WeakSet[Ticket] = weakref.WeakSet()
+        self._queue_lock = threading.Lock()
         if dpop is not None:
             self.use_key(dpop)
 
@@ -65,6 +71,24 @@ class TokenManager:
                     origin_text(origin),
                 )
             return self.origins
+
+    def join_queue(self) -> Ticket:
+        """A request starts waiting for the lock: its ticket, held by its flow."""
+        ticket = Ticket()
+        with self._queue_lock:
+            self._waiting.add(ticket)
+        return ticket
+
+    def leave_queue(self, ticket: Ticket) -> None:
+        """The request holding ``ticket`` got the lock."""
+        with self._queue_lock:
+            self._waiting.discard(ticket)
+
+    @property
+    def queued(self) -> int:
+        """How many requests of this process wait for the lock now."""
+        with self._queue_lock:
+            return len(self._waiting)
 
     def async_lock(self) -> anyio.Lock:
         """A lock for the running event loop (an anyio lock cannot cross event loops)."""
@@ -161,6 +185,12 @@ class TokenManager:
         if token is not None:
             found += (token.access_token,) + ((token.refresh_token,) if token.refresh_token else ())
         return found
+
+
+class Ticket:
+    """A request's place in the queue for a manager's lock (see ``TokenManager.join_queue``)."""
+
+    __slots__ = ("__weakref__",)
 
 
 def dpop_without_key(source: object) -> str:

@@ -344,6 +344,8 @@ class Decision:
     wait: float = 0.0
     wait_reason: str | None = None
     note: str | None = None
+    #: Which rule refused the retry (one of ``_events.CAPS``); None when retrying.
+    cap: str | None = None
 
 
 def retry_kind(policy: Retry, status: int, code: str | None) -> Remedy | None:
@@ -390,18 +392,24 @@ def decide(
     ):
         return Decision(
             False,
+            cap="not_idempotent",
             note=f"{method} is not idempotent and may have been processed; "
             "send an Idempotency-Key to make it retryable",
         )
     if not replayable:
-        return Decision(False, note="the request body is a one-shot stream and cannot be replayed")
+        return Decision(
+            False,
+            cap="not_replayable",
+            note="the request body is a one-shot stream and cannot be replayed",
+        )
     if attempt >= policy.max_attempts:
-        return Decision(False, note=f"max_attempts ({policy.max_attempts}) reached")
+        return Decision(False, cap="attempts", note=f"max_attempts ({policy.max_attempts}) reached")
     if server_delay is not None:
         wait, reason = server_delay
         if wait > policy.max_retry_after:
             return Decision(
                 False,
+                cap="max_retry_after",
                 note=f"the server asked for {wait:g}s, more than "
                 f"max_retry_after ({policy.max_retry_after:g}s)",
             )
@@ -410,6 +418,7 @@ def decide(
     if policy.deadline is not None and elapsed + wait >= policy.deadline:
         return Decision(
             False,
+            cap="deadline",
             note=f"a {wait:.3g}s wait would overrun the deadline "
             f"({policy.deadline:g}s, {elapsed:.3g}s used)",
         )
@@ -421,6 +430,7 @@ def decide(
     if budget is not None and not budget.try_spend(origin, now):
         return Decision(
             False,
+            cap="budget",
             note=f"the retry budget for {origin_text(origin)} is spent ({policy.budget!r})",
         )
     return Decision(True, wait=wait, wait_reason=reason)

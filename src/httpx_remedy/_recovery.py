@@ -19,8 +19,10 @@ from ._classify import Details, build_error, delay_requested, describe, error_sc
 from ._commands import Close, Flow, Send, Sleep, StoreOp
 from ._dpop import Proof, nonce_note, unprove
 from ._entry import Remedy
+from ._events import ErrorClassified, PauseHeard, RequestSent, RetryRefused, TokenRejected
 from ._exceptions import TokenWaitTimeout
 from ._first_send import IDEMPOTENT_EXTENSION, Start, enters_flow, shrink_timeouts
+from ._flow_events import gave_up, recovered, retry_scheduled
 from ._hooks import call_hook
 from ._http import (
     MAYBE_SENT_ERRORS,
@@ -33,6 +35,7 @@ from ._http import (
     origin_text,
     set_authorization,
 )
+from ._listen import emit, listening
 from ._policy import Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
 from ._settings import Settings
@@ -148,6 +151,9 @@ def run(
     token_resends = 0
     nonce_replayed = False  # sent again once with the server's DPoP nonce
     outcome = first
+    heard = listening(settings)  # else no event is made
+    if heard:
+        emit(settings, RequestSent(start.started, request.method, redact_url(request.url), 1))
     while True:
         attempt = len(history) + 1
         now = settings.clock()
@@ -162,6 +168,12 @@ def run(
         what = found.shown if response is not None else type(outcome).__name__
         # What this attempt's record says whatever is done next (the action comes after).
         fields = (attempt, max_attempts, request.method, url, found.status, what, elapsed)
+        if heard:
+            retryable = found.kind is not None
+            emit(
+                settings,
+                ErrorClassified(now, request.method, url, attempt, found.status, what, retryable),
+            )
         if found.pause is not None and settings.store is not None:
             # A store is user code too: should it raise, the response is closed first.
             try:
@@ -170,6 +182,10 @@ def run(
                 if response is not None and body is None:
                     yield Close(response)
                 raise
+            if heard:
+                assert found.status is not None
+                where = origin_text(origin)
+                emit(settings, PauseHeard(now, where, found.pause, found.status))
 
         # The resource server's DPoP nonce (RFC 9449 §9): once per request, with a new proof.
         if (
@@ -191,9 +207,9 @@ def run(
                 request.method,
                 url,
             )
-            outcome = yield from resend(settings, request, proof)
+            outcome = yield from _again(settings, request, proof, attempt + 1, heard)
             if not _failed(outcome):
-                return cast(Response, outcome)
+                return recovered(settings, request, start, attempt + 1, outcome, heard)
             continue
 
         # The token fixes first: refresh on invalid_token, step up on insufficient_scope.
@@ -215,35 +231,34 @@ def run(
                 yield Close(response)
             said = found.shown or "(no error code)"
             before = f"after {found.status} {said} on {request.method} {url}"
+            if heard:
+                assert found.status is not None
+                step_up = fix.scope is not None
+                rejected = TokenRejected(
+                    now, request.method, url, attempt, found.status, found.shown, step_up
+                )
+                emit(settings, rejected)
             try:
                 token, fetched = yield from _replacement(
                     settings, request, start, token, fix, before
                 )
             except TokenWaitTimeout as error:
-                gave_up = f"gave up waiting for another's token fetch: {error.cap} ran out"
-                history.append(Attempt(*fields, "raise", note=gave_up))
+                waited = f"gave up waiting for another's token fetch: {error.cap} ran out"
+                history.append(Attempt(*fields, "raise", note=waited))
                 error.attempts = tuple(history)
+                if heard:
+                    gave_up(settings, request, start, attempt, None, error, waited)
                 raise
             minted = minted or fetched
             token_resends += 1
-            logger.info(
-                "%s after %s %s for %s %s; replaying",
-                "fetched a new access token"
-                if fetched
-                else "using the token another request fetched",
-                found.status,
-                said,
-                request.method,
-                url,
-            )
             history.append(Attempt(*fields, "refresh" if fetched else "replay"))
             set_authorization(request, token.authorization)
             proof = token._dpop
             if proof is None:
                 unprove(request)  # a Bearer token never travels with a proof
-            outcome = yield from resend(settings, request, proof)
+            outcome = yield from _again(settings, request, proof, attempt + 1, heard)
             if not _failed(outcome):
-                return cast(Response, outcome)
+                return recovered(settings, request, start, attempt + 1, outcome, heard)
             continue
 
         decision = Decision(False)
@@ -266,14 +281,17 @@ def run(
             if response is not None and body is None:
                 # Before any user code runs: a hook that blocks must not hold the connection.
                 yield Close(response)
-            _announce(record, policy, now)
+            if heard:
+                emit(settings, retry_scheduled(record, now, decision))
+            if policy is not None and policy.on_retry is not None:
+                call_hook("on_retry", policy.on_retry, record, now)
             yield Sleep(decision.wait)
             if policy is not None and policy.shrinks_timeouts:
                 assert policy.deadline is not None
                 shrink_timeouts(request, policy.deadline - (settings.clock() - start.started))
-            outcome = yield from resend(settings, request, proof)
+            outcome = yield from _again(settings, request, proof, attempt + 1, heard)
             if not _failed(outcome):
-                return cast(Response, outcome)
+                return recovered(settings, request, start, attempt + 1, outcome, heard)
             continue
 
         note = token_note(
@@ -290,14 +308,24 @@ def run(
         )
         if token is not None and proof is not None and found.code == "use_dpop_nonce":
             note = nonce_note(nonce_replayed, replayable)
+        if heard and decision.cap is not None:
+            assert decision.note is not None
+            emit(
+                settings,
+                RetryRefused(now, request.method, url, attempt, decision.cap, decision.note),
+            )
         action = "return" if response is not None and not settings.raise_errors else "raise"
         history.append(Attempt(*fields, action, note=note))
         if isinstance(outcome, Exception):
             if len(history) > 1 or note:
                 attach_attempts(outcome, tuple(history))
+            if heard:
+                gave_up(settings, request, start, attempt, None, outcome, note)
             raise outcome
         assert response is not None
         if not settings.raise_errors:
+            if heard:
+                gave_up(settings, request, start, attempt, response, None, note)
             return response
         if body is None:
             body, body_cut = yield from read_error_body(settings, response, start)
@@ -310,7 +338,7 @@ def run(
                 settings.wall_clock(),
                 error_scrubber(request, settings.known_secrets()),
             )
-        raise build_error(
+        typed = build_error(
             request,
             buffered(response, body, request),
             details,
@@ -319,6 +347,9 @@ def run(
             secrets=settings.known_secrets(),
             body_cut=body_cut,
         )
+        if heard:
+            gave_up(settings, request, start, attempt, response, typed, note)
+        raise typed
 
 
 def _has_idempotency_key(request: Request) -> bool:
@@ -453,17 +484,11 @@ def _stopped(note: str | None, attempt: int) -> str | None:
     return f"gave up after {attempt} attempts: {note}"
 
 
-def _announce(record: Attempt, policy: Retry | None, now: float) -> None:
-    """The one log line per retry, and the user's hook (which never breaks the request)."""
-    logger.info(
-        "retrying %s %s after %s in %.3gs (%s), attempt %d of %d",
-        record.method,
-        record.url,
-        record.status if record.status is not None else record.error,
-        record.wait,
-        record.wait_reason,
-        record.number,
-        record.max_attempts,
-    )
-    if policy is not None and policy.on_retry is not None:
-        call_hook("on_retry", policy.on_retry, record, now)
+def _again(
+    settings: Settings, request: Request, proof: Proof | None, attempt: int, heard: bool
+) -> Flow[Response | Exception]:
+    """Send attempt number ``attempt`` (see :func:`resend`), told to the listeners."""
+    if heard:
+        url = redact_url(request.url)
+        emit(settings, RequestSent(settings.clock(), request.method, url, attempt))
+    return (yield from resend(settings, request, proof))

@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Any
 
+from ._events import StoreFault
+from ._listen import emit_process
 from ._redact import redact_url
 from ._store import DEFAULT_MAX_PAUSE, MemoryStore, Store, check_max_pause
 
@@ -136,18 +138,13 @@ class RedisStore(Store):
             first = not self._warned
             self._warned = True
         if first:
-            logger.warning(
-                "Redis at %s is unavailable (%s); sharing is off, each process goes on by "
-                "itself until Redis answers again",
-                self.url,
-                type(error).__name__,
-            )
+            emit_process(StoreFault(time.monotonic(), f"Redis at {self.url}", type(error).__name__))
 
     def _recovered(self) -> None:
         if self._warned:
             with self._guard:
                 self._warned = False
-            logger.info("Redis at %s answers again; sharing is back on", self.url)
+            emit_process(StoreFault(time.monotonic(), f"Redis at {self.url}", "", recovered=True))
 
     def _call(self, method: str, *args: Any) -> Any:
         """``method`` on Redis; on the local store while Redis is away or when it fails."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ._http import Origin, Request, authorization_of, stack_of
 
 if TYPE_CHECKING:
+    from ._listen import Listener
     from ._manager import TokenManager
     from ._policy import Retry
     from ._store import Store
@@ -67,6 +68,8 @@ class Settings:
     secrets: tuple[str, ...] = ()
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
+    #: The transport's own listeners (``listeners=``), heard before the process-wide ones.
+    listeners: tuple[Listener, ...] = ()
 
     def known_secrets(self) -> tuple[str, ...]:
         """The secret values to scrub from what a flow prints, logs or raises now: the

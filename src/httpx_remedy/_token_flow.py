@@ -19,10 +19,13 @@ from ._catalog_errors import UseDPoPNonce
 from ._classify import error_scrubber
 from ._commands import CallSource, Flow, Locked, Sleep, StoreOp
 from ._dpop import Proof
+from ._events import TokenFetched, TokenFetchFailed, TokenReused
 from ._exceptions import TokenWaitTimeout, token_endpoint_unreachable
 from ._first_send import IDEMPOTENT_EXTENSION, RETRY_EXTENSION, Start, begin
 from ._grants import MAX_TOKEN_BODY, Grant, parse_token_response
 from ._http import TRANSPORT_ERRORS, Request
+from ._listen import emit, listening
+from ._manager import Ticket
 from ._policy import NO_RETRY, Retry
 from ._redact import redact_url
 from ._settings import Settings
@@ -89,7 +92,8 @@ def token_lock(
     auth = settings.auth
     assert auth is not None
     wait = max(call.wait_until - settings.clock(), 0.0)
-    return Locked(auth.manager, authorize(settings, rejected, scope, call), wait, call)
+    ticket = auth.manager.join_queue()  # given back when the flow starts under the lock
+    return Locked(auth.manager, authorize(settings, rejected, scope, call, ticket), wait, call)
 
 
 def first_token(settings: Settings, request: Request, start: Start) -> Locked:
@@ -100,7 +104,11 @@ def first_token(settings: Settings, request: Request, start: Start) -> Locked:
 
 
 def authorize(
-    settings: Settings, rejected: Token | None, scope: str | None, call: TokenCall
+    settings: Settings,
+    rejected: Token | None,
+    scope: str | None,
+    call: TokenCall,
+    ticket: Ticket | None = None,
 ) -> Flow[tuple[Token, bool]]:
     """Under the manager's lock: the token to use, and whether it was fetched just now.
 
@@ -110,8 +118,13 @@ def authorize(
     """
     auth = settings.auth
     assert auth is not None
-    token = auth.manager.reusable(rejected, settings.clock(), scope)
+    if ticket is not None:
+        auth.manager.leave_queue(ticket)
+    now = settings.clock()
+    token = auth.manager.reusable(rejected, now, scope)
     if token is not None:
+        if listening(settings):
+            emit(settings, TokenReused(now, False))
         return token, False
     store = auth.store
     if store is None or scope is not None or not isinstance(auth.source, Grant):
@@ -127,20 +140,39 @@ def _fetch_for(
     """Fetch a token; a failure for good is remembered, a passing one keeps the current."""
     auth = settings.auth
     assert auth is not None
+    grant = grant_name(auth.source, scope)
+    began = settings.clock()
     try:
         token = yield from fetch(settings, scope, call)
     except Exception as error:
-        fallback = auth.manager.failed(error, rejected, settings.clock(), scope)
+        now = settings.clock()
+        fallback = auth.manager.failed(error, rejected, now, scope)
+        if listening(settings):
+            remembered = auth.manager.rejection is error
+            failed = TokenFetchFailed(
+                now, grant, type(error).__name__, remembered, fallback is not None
+            )
+            emit(settings, failed)
         if fallback is None:
             raise
-        logger.warning(
-            "token refresh failed (%s); carrying on with the current token until it expires",
-            type(error).__name__,
-        )
         return fallback, False
     if scope is not None and isinstance(auth.source, Grant):
         auth.source.scope = scope
+    if listening(settings):
+        now = settings.clock()
+        proactive = rejected is None and scope is None
+        waiting = auth.manager.queued
+        fetched = TokenFetched(now, grant, now - began, proactive, waiting, scope, call.before)
+        emit(settings, fetched)
     return auth.manager.store(token), True
+
+
+def grant_name(source: object, scope: str | None) -> str:
+    """What a fetch from ``source`` is called in events: the grant type, ``device_code`` for a
+    login, or a token source's class name."""
+    if isinstance(source, Grant):
+        return "device_code" if source.logs_in(scope) else source.grant_type
+    return type(source).__name__
 
 
 #: How often a process waiting for another's refresh looks for the new token.
@@ -228,7 +260,8 @@ def _adopt_shared(
         return None
     if not token.fresh(settings.clock()):
         return None
-    logger.debug("using the token another process fetched")
+    if listening(settings):
+        emit(settings, TokenReused(settings.clock(), True))
     return auth.manager.store(token)
 
 

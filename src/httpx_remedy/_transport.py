@@ -57,6 +57,7 @@ from ._http import (
     set_authorization,
     stack_of,
 )
+from ._listen import Listener
 from ._manager import TokenManager
 from ._policy import DEFAULT_RETRY, Retry
 from ._read import read_async, read_sync
@@ -154,6 +155,7 @@ def _build_settings(
     transport: object,
     store: Store | None,
     auth: Auth | None,
+    listeners: Iterable[Listener] = (),
 ) -> Settings:
     if retry is not None and not isinstance(retry, Retry):
         raise TypeError(f"retry must be a httpx_remedy.Retry or None, not {retry!r}")
@@ -165,7 +167,12 @@ def _build_settings(
         raise ValueError(f"max_error_body must be an int >= 0, not {max_error_body!r}")
     if store is not None and not isinstance(store, Store):
         raise TypeError(f"store must be a httpx_remedy.Store, not {store!r}")
+    own = tuple(listeners)
+    for listener in own:
+        if not callable(listener):
+            raise TypeError(f"a listener must be callable, not {listener!r}")
     return Settings(
+        listeners=own,
         store=store,
         retry=retry,
         raise_errors=bool(raise_errors),
@@ -204,6 +211,7 @@ class _RemedyTransportBase(Generic[Wrapped, Credentials]):
         retries: int | None = None,
         socket_options: Iterable[SocketOption] | None = None,
         dpop: DPoPKey | None = None,
+        listeners: Iterable[Listener] = (),
     ) -> None:
         inner = {
             "verify": verify,
@@ -228,6 +236,7 @@ class _RemedyTransportBase(Generic[Wrapped, Credentials]):
             self._transport,
             store,
             _auth_of(credentials, origins, step_up, store, is_async=self._is_async, dpop=dpop),
+            listeners,
         )
 
     @property
@@ -313,6 +322,10 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
         dpop: the :class:`DPoPKey` that proves possession of the DPoP tokens a
             :class:`TokenSource` returns. A grant takes its key itself
             (``ClientCredentials(..., dpop=key)``): its token requests carry proofs too.
+        listeners: callables that receive every event of this transport (retries, token
+            fetches, the final outcome of a failed request: see ``httpx_remedy.events``), as
+            well as the process-wide ones (:func:`set_listeners`); one that raises never
+            breaks a request.
     """
 
     _is_async = False
