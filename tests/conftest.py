@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import httpx_remedy as remedy
 from httpx_remedy import RetryBudget
 
 # Re-exported for test files written against conftest before tests/helpers existed.
@@ -30,6 +31,15 @@ if TYPE_CHECKING:
     import redis
 
     from .fleet_worker import RedisServer
+
+
+@pytest.fixture(autouse=True)
+def _process_listeners_restored() -> Iterator[None]:
+    """A test (or a docs snippet) that installs process-wide listeners leaves them behind for the
+    next test otherwise: an OpenTelemetry listener would report every later test's events twice."""
+    previous = remedy.get_listeners()
+    yield
+    remedy.set_listeners(previous)
 
 
 @pytest.fixture(params=["asyncio", "trio"])

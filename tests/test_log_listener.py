@@ -98,8 +98,14 @@ def test_fifty_requests_meet_a_revoked_token_one_info_line(
     in_flight = threading.Barrier(50, timeout=30)
     token = fake.token
 
+    credentials = cc()
+
     def slow_token(request: httpx.Request) -> httpx.Response:
-        time.sleep(0.3)  # long enough for the other 49 to queue for the one fetch
+        # Answer once the other 49 queue for this one fetch (however loaded the machine is).
+        manager = credentials.manager if fake.token_requests else None
+        give_up = time.monotonic() + 30
+        while manager is not None and manager.queued < 49 and time.monotonic() < give_up:
+            time.sleep(0.01)
         return token(request)
 
     def held(request: httpx.Request) -> httpx.Response:
@@ -107,7 +113,7 @@ def test_fifty_requests_meet_a_revoked_token_one_info_line(
         return fake.api(request)
 
     fake.token = slow_token  # type: ignore[method-assign]
-    transport = SYNC.transport(fake, credentials=cc(), retry=Retry(budget=None))
+    transport = SYNC.transport(fake, credentials=credentials, retry=Retry(budget=None))
     with httpx.Client(transport=transport) as client:
         client.get(API + "/items")
         fake.revoke_all()
