@@ -56,7 +56,7 @@ _new_start: Callable[[type[Start], tuple[object, ...]], Start] = tuple.__new__
 
 #: ``(scheme, host, port)`` of httpx's parsed URL (``URL._uri_reference``) in one C call: the
 #: same key as :func:`~._http.origin_of`, for the hot path.
-_origin_key: Callable[[object], Origin] = itemgetter(0, 2, 3)
+_origin_key: Callable[[Any], Origin] = itemgetter(0, 2, 3)
 
 
 def begin(settings: Settings, request: Request) -> Start:
@@ -125,7 +125,7 @@ def _policy_of(extensions: dict[str, Any]) -> Retry | None:
             f'request.extensions["{RETRY_EXTENSION}"] must be a '
             f"httpx_remedy.Retry or None, not {policy!r}"
         )
-    return policy  # type: ignore[no-any-return]
+    return policy
 
 
 def _first_send_work(policy: Retry, request: Request, extensions: dict[str, Any]) -> None:

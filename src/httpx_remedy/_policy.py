@@ -11,7 +11,7 @@ import math
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import tenacity
 
@@ -129,12 +129,12 @@ class RetryBudget:
         self._lock = threading.Lock()
         # origin -> [current slot index, firsts per slot..., retries per slot...,
         #            the current slot's start and end (clock readings), its firsts' position]
-        self._origins: dict[Hashable, list[float]] = {}
+        self._origins: dict[Hashable, list[Any]] = {}
 
     def __repr__(self) -> str:
         return f"RetryBudget(ratio={self.ratio:g}, minimum={self.minimum}, window={self.window:g})"
 
-    def _counts(self, origin: Hashable, index: int) -> list[float]:
+    def _counts(self, origin: Hashable, index: int) -> list[Any]:
         counts = self._origins.get(origin)
         if counts is None:
             if len(self._origins) >= MAX_BUDGET_ORIGINS:  # bounded: forget the oldest origin
@@ -162,7 +162,7 @@ class RetryBudget:
             # The hot path: every request passes here. No lock, no division, nothing made but
             # the count: a count lost to a race now and then is affordable in a budget that
             # is an estimate anyway. (21, 22, 23: _SINCE, _UNTIL, _AT, spelt out for speed.)
-            counts[counts[23]] += 1  # type: ignore[index]
+            counts[counts[23]] += 1
             return
         index = int(now / self._slot)
         with self._lock:
