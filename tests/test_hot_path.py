@@ -9,6 +9,8 @@ budget, a clock that went back).
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -195,3 +197,27 @@ def test_first_send_work_is_derived(policy: remedy.Retry) -> None:
     assert policy.first_send_work is policy.shrinks_timeouts
     assert remedy.Retry(idempotency_keys=True).first_send_work
     assert dataclasses.replace(policy, idempotency_keys=True).first_send_work
+
+
+# -- import: what waits for the grant that needs it ---------------------------------------------
+
+
+@pytest.mark.integration  # starts two interpreters
+def test_importing_the_package_loads_no_authlib_until_a_grant_is_made() -> None:
+    code = (
+        "import sys, httpx_remedy\n"
+        "heavy = ('authlib', 'joserfc', 'cryptography', 'difflib')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+        "httpx_remedy.ClientCredentials('https://a.example/token', 'app', 'secret')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split("\n")[:2] == ["[]", "['authlib']"]
+
+
+def test_a_grant_sends_the_same_token_request_with_authlib_loaded_late() -> None:
+    request = cc().token_request("read")
+    assert request.headers["authorization"].startswith("Basic ")
+    assert request.content == b"grant_type=client_credentials&scope=read"
