@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from ._commands import Sleep
 from ._exceptions import OriginPaused
-from ._http import Origin, Request, has_authorization, origin_of, origin_text, set_authorization
+from ._http import Origin, Request, origin_of, origin_text, set_authorization
 from ._policy import Retry
 from ._redact import redact_url
 from ._settings import Auth, Settings
@@ -59,7 +59,26 @@ _new_start: Callable[[type[Start], tuple[object, ...]], Start] = tuple.__new__
 _origin_key: Callable[[Any], Origin] = itemgetter(0, 2, 3)
 
 
+#: What :func:`prepare` returns: the fields of :class:`Start`, in its order, as a plain tuple
+#: (made by one BUILD_TUPLE: a NamedTuple costs the hot path more than the rest of it).
+Prepared = tuple["Retry | None", float, "Auth | None", object, bool, "Token | None", bool]
+#: Where the driver reads ``Start.detour`` in a :data:`Prepared` (a constant index is the
+#: cheapest read there is).
+DETOUR = 6
+
+
 def begin(settings: Settings, request: Request) -> Start:
+    """:func:`prepare`, as a :class:`Start`: for the flows' own requests and for tests."""
+    return _new_start(Start, prepare(settings, request))
+
+
+def start_of(prepared: Prepared) -> Start:
+    """The :class:`Start` of what :func:`prepare` returned, made only when it is needed: for a
+    detour before the first send, or for the recovery flow after it."""
+    return _new_start(Start, prepared)
+
+
+def prepare(settings: Settings, request: Request) -> Prepared:
     """Ready a request for its first send: the hot path, run for every request.
 
     Finds the policy in force, the start time, the credentials when the request should carry
@@ -78,43 +97,46 @@ def begin(settings: Settings, request: Request) -> Start:
     started = settings.clock()
     auth = settings.auth
     if policy is None and auth is None:
-        return _new_start(
-            Start,
-            (None, started, None, None, settings.raise_errors, None, settings.store is not None),
-        )
+        return (None, started, None, None, settings.raise_errors, None, settings.pauses)
     origin = _origin_key(request.url._uri_reference)
     if policy is not None:
         if policy.first_send_work:
             _first_send_work(policy, request, extensions)
         budget = policy.budget
         if budget is not None:
-            budget.record_request(origin, started)
-    token = None
-    detour = settings.store is not None
-    if auth is not None:
-        # The hot case: bound origin, no Authorization of the request's own, a fresh Bearer
-        # token held. Anything else takes _authorize (binding, a redirect's copy, a user's own
-        # header, a DPoP token, no token yet).
-        origins = auth.origins
-        if origins is None:
-            origins = auth.manager.origins
-        raw = request.headers._list
-        token = auth.manager.token
-        if (
-            origins is not None
-            and origin in origins
-            and token is not None
-            and token.header_row is not None
-            and (token.refresh_at is None or started < token.refresh_at)
-            and type(raw) is list
-            and not has_authorization(raw)
-        ):
-            raw.append(token.header_row)
+            # RetryBudget.record_request's lock-free path, inlined (a call costs as much as
+            # the rest of it): the origin counted last, its counts, the current slot.
+            last, counts = budget._last
+            if origin == last and counts[21] <= started < counts[22]:
+                counts[counts[23]] += 1
+            else:
+                budget.record_request(origin, started)
+        if auth is None:
+            return (policy, started, None, request.stream, True, None, settings.pauses)
+    assert auth is not None
+    token = auth.manager.token
+    raw = request.headers._list
+    # The hot case: the origin found bound last time, a fresh Bearer token held, no
+    # Authorization of the request's own (has_authorization, inlined). Anything else takes
+    # _authorize (another origin, the binding, a redirect's copy, a user's own header, a DPoP
+    # token, no token yet).
+    if (
+        origin == auth.last_bound
+        and token is not None
+        and token.header_row is not None
+        and (token.refresh_at is None or started < token.refresh_at)
+        and type(raw) is list
+    ):
+        for row in raw:
+            if row[1] == b"authorization":
+                break
         else:
-            auth, token = _authorize(auth, request, origin, started)
-            detour = detour or (auth is not None and token is None)
+            raw.append(token.header_row)
+            return (policy, started, auth, request.stream, True, token, settings.pauses)
+    auth, token = _authorize(auth, request, origin, started)
+    detour = settings.pauses or (auth is not None and token is None)
     recovers = policy is not None or auth is not None or settings.raise_errors
-    return _new_start(Start, (policy, started, auth, request.stream, recovers, token, detour))
+    return (policy, started, auth, request.stream, recovers, token, detour)
 
 
 def _policy_of(extensions: dict[str, Any]) -> Retry | None:

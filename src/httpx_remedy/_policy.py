@@ -96,6 +96,8 @@ class RetryHook(Protocol):
 MAX_BUDGET_ORIGINS = 10_000
 # Where a budget's counts for an origin keep the current slot (see RetryBudget._counts).
 _SINCE, _UNTIL, _AT = 21, 22, 23
+#: Counts no reading falls in (an empty slot at -inf): where nothing was counted yet.
+_NO_COUNTS: list[Any] = [0] * 21 + [-math.inf, -math.inf, 0]
 
 
 class RetryBudget:
@@ -108,7 +110,7 @@ class RetryBudget:
     default policy uses one process-wide budget).
     """
 
-    __slots__ = ("_lock", "_origins", "_slot", "minimum", "ratio", "window")
+    __slots__ = ("_last", "_lock", "_origins", "_slot", "minimum", "ratio", "window")
     _SLOTS = 10
 
     def __init__(self, ratio: float = 0.1, minimum: int = 5, window: float = 10.0) -> None:
@@ -130,6 +132,12 @@ class RetryBudget:
         # origin -> [current slot index, firsts per slot..., retries per slot...,
         #            the current slot's start and end (clock readings), its firsts' position]
         self._origins: dict[Hashable, list[Any]] = {}
+        # The origin counted last and its counts: most clients send to one origin, and
+        # comparing two keys is cheaper than hashing a new one (a dict lookup). Replaced
+        # whole (one atomic store); a forgotten origin's counts can no longer match (its slot
+        # is cleared to -inf). Read lock-free by _first_send.prepare too, which inlines the
+        # fast path of record_request: keep the two in step.
+        self._last: tuple[Hashable, list[Any]] = (None, _NO_COUNTS)
 
     def __repr__(self) -> str:
         return f"RetryBudget(ratio={self.ratio:g}, minimum={self.minimum}, window={self.window:g})"
@@ -138,7 +146,9 @@ class RetryBudget:
         counts = self._origins.get(origin)
         if counts is None:
             if len(self._origins) >= MAX_BUDGET_ORIGINS:  # bounded: forget the oldest origin
-                self._origins.pop(next(iter(self._origins)))
+                forgotten = self._origins.pop(next(iter(self._origins)))
+                # The lock-free path may still hold it (_last): no reading falls in its slot.
+                forgotten[_SINCE] = forgotten[_UNTIL] = -math.inf
             counts = self._origins[origin] = [index] + [0] * (2 * self._SLOTS) + [0.0, 0.0, 0]
         elif counts[0] != index:
             # Clear the slots that went by since the last visit (all of them after a long gap).
@@ -157,17 +167,22 @@ class RetryBudget:
 
     def record_request(self, origin: Hashable, now: float) -> None:
         """Count a first attempt to ``origin`` (``now`` is a monotonic clock reading)."""
-        counts = self._origins.get(origin)
+        last, counts = self._last
+        if last != origin:
+            counts = self._origins.get(origin)  # type: ignore[assignment]
         if counts is not None and counts[21] <= now < counts[22]:
             # The hot path: every request passes here. No lock, no division, nothing made but
             # the count: a count lost to a race now and then is affordable in a budget that
             # is an estimate anyway. (21, 22, 23: _SINCE, _UNTIL, _AT, spelt out for speed.)
             counts[counts[23]] += 1
+            if last != origin:
+                self._last = (origin, counts)
             return
         index = int(now / self._slot)
         with self._lock:
             counts = self._counts(origin, index)
             counts[1 + index % self._SLOTS] += 1
+            self._last = (origin, counts)
 
     def try_spend(self, origin: Hashable, now: float) -> bool:
         """Take one retry from ``origin``'s budget; False when it is spent."""

@@ -35,7 +35,7 @@ from ._commands import (
 )
 from ._device import DeviceCode
 from ._dpop import DPoPKey, Proof
-from ._first_send import Start, begin, enters_flow, pause_before_send
+from ._first_send import DETOUR, Start, enters_flow, pause_before_send, prepare, start_of
 from ._grants import ClientCredentials, Grant, RefreshToken
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
@@ -320,17 +320,21 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
 
     def handle_request(self, request: Request) -> Response:
         settings = self._settings
-        start = begin(settings, request)
-        if start.detour:
-            return self._detour(request, start)
+        prepared = prepare(settings, request)
+        if prepared[DETOUR]:
+            return self._detour(request, start_of(prepared))
         try:
             response = self._transport.handle_request(request)
         except TRANSPORT_ERRORS as error:
+            start = start_of(prepared)
             if not enters_flow(start, None):
                 raise
             return self._drive(run(settings, request, error, start, start.token))
         # enters_flow() is False below 400: a 2xx or 3xx costs one comparison.
-        if response.status_code < 400 or not enters_flow(start, response.status_code):
+        if response.status_code < 400:
+            return response
+        start = start_of(prepared)
+        if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, start.token))
 
@@ -446,17 +450,21 @@ class AsyncRemedyTransport(
 
     async def handle_async_request(self, request: Request) -> Response:
         settings = self._settings
-        start = begin(settings, request)
-        if start.detour:
-            return await self._detour(request, start)
+        prepared = prepare(settings, request)
+        if prepared[DETOUR]:
+            return await self._detour(request, start_of(prepared))
         try:
             response = await self._transport.handle_async_request(request)
         except TRANSPORT_ERRORS as error:
+            start = start_of(prepared)
             if not enters_flow(start, None):
                 raise
             return await self._drive(run(settings, request, error, start, start.token))
         # enters_flow() is False below 400: a 2xx or 3xx costs one comparison.
-        if response.status_code < 400 or not enters_flow(start, response.status_code):
+        if response.status_code < 400:
+            return response
+        start = start_of(prepared)
+        if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, start.token))
 
