@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 import httpx_remedy as remedy
+import httpx_remedy.testing
 from httpx_remedy import RetryBudget, Token
 from httpx_remedy._first_send import begin
 from httpx_remedy._http import has_authorization, origin_of
@@ -221,3 +222,59 @@ def test_a_grant_sends_the_same_token_request_with_authlib_loaded_late() -> None
     request = cc().token_request("read")
     assert request.headers["authorization"].startswith("Basic ")
     assert request.content == b"grant_type=client_credentials&scope=read"
+
+
+# -- the origin memos: the budget's last origin, the transport's last bound origin ------------
+
+
+def test_the_budget_memo_follows_the_origin_counted() -> None:
+    budget = RetryBudget(window=10.0)
+    other = ("https", "other.example.com", None)
+    for origin in (ORIGIN, other, ORIGIN, ORIGIN, other):
+        budget.record_request(origin, 5.5)
+    assert (_firsts(budget, ORIGIN), _firsts(budget, other)) == (3, 2)
+    assert budget._last[0] == other
+
+
+def test_a_forgotten_origin_held_by_the_memo_is_counted_afresh() -> None:
+    """The memo may still hold an origin the budget forgot: its slot can match no reading,
+    so the count goes to the origin's new counts, never to the forgotten list."""
+    budget = RetryBudget(window=10.0)
+    budget.record_request(ORIGIN, 5.5)
+    forgotten = budget._last[1]
+    for n in range(MAX_BUDGET_ORIGINS):  # fills the budget without moving the memo
+        budget._counts(("https", f"h{n}.example.com", None), 5)
+    assert ORIGIN not in budget._origins
+    assert budget._last == (ORIGIN, forgotten)
+    transport = remedy.RemedyTransport(
+        httpx.MockTransport(lambda r: httpx.Response(200)), retry=remedy.Retry(budget=budget)
+    )
+    remedy.testing.use_clock(transport, monotonic=lambda: 5.5)
+    with httpx.Client(transport=transport) as client:
+        client.get(API + "/items")
+        client.get(API + "/items")
+    assert _firsts(budget, ORIGIN) == 2
+    assert sum(forgotten[1:11]) == 1  # untouched since it was forgotten
+
+
+def test_the_transport_counts_each_first_attempt_once(mode: Mode, clock: FakeClock) -> None:
+    budget = RetryBudget(window=10.0)
+    with mode.client(
+        lambda r: httpx.Response(200), clock, retry=remedy.Retry(budget=budget)
+    ) as client:
+        for _ in range(3):
+            client.get(API + "/items")
+        client.get("https://other.example.com/")
+        client.get(API + "/items")
+    assert _firsts(budget, ORIGIN) == 4
+    assert _firsts(budget, ("https", "other.example.com", None)) == 1
+
+
+def test_the_bound_origin_memo_sends_the_token_nowhere_else(mode: Mode, clock: FakeClock) -> None:
+    fake = FakeAS()
+    with mode.client(fake, clock, credentials=cc()) as client:
+        client.get(API + "/items")
+        client.get("https://elsewhere.example.com/a")
+        client.get(API + "/items")
+        client.get("https://elsewhere.example.com/b")
+    assert [token for _, token in fake.calls] == ["access-1", None, "access-1", None]
