@@ -1,6 +1,7 @@
 """What every request goes through before and right after its first send: the hot path.
 
-:func:`begin` readies a request and notes what the rest needs (:class:`Start`);
+:func:`prepare` readies a request and notes what the rest needs (the fields of a
+:class:`Start`, as a plain tuple: the drivers make the ``Start`` only off the 2xx path);
 :func:`pause_before_send` answers whether a pause heard from another process holds it back;
 :func:`enters_flow` decides whether the first outcome is handed to the recovery flow
 (``_recovery``) or goes straight back to httpx, as every 2xx does, unread and untouched.
@@ -30,7 +31,7 @@ IDEMPOTENT_EXTENSION = "remedy.idempotent"
 
 
 class Start(NamedTuple):
-    """What :func:`begin` found out about a request before its first send."""
+    """What :func:`prepare` found out about a request before its first send."""
 
     #: The retry policy in force (the request's own, else the transport's); None: no retrying.
     policy: Retry | None
@@ -43,7 +44,7 @@ class Start(NamedTuple):
     stream: object
     #: Whether an error status is handed to the recovery flow at all (see :func:`enters_flow`).
     recovers: bool
-    #: The token whose header :func:`begin` set (a held, fresh Bearer token), else None.
+    #: The token whose header :func:`prepare` set (a held, fresh Bearer token), else None.
     token: Token | None = None
     #: True when the driver has more to do before the first send than send it: wait for a
     #: pause heard from the store, fetch the token (``auth`` set, ``token`` None), or sign a
@@ -88,7 +89,8 @@ def prepare(settings: Settings, request: Request) -> Prepared:
     row made once per token, appended to the request's header list).
 
     Written flat, for the 2xx's sake: every step a request does not need is one attribute
-    check. A feature that is off must cost no more (see "Hot path" in CONTRIBUTING.md).
+    check, and what a step needs from elsewhere is inlined (a call costs as much as the rest).
+    A feature that is off must cost no more (see "The hot path's rule" in CONTRIBUTING.md).
     """
     extensions = request.extensions
     policy = settings.retry
