@@ -99,6 +99,17 @@ def per_origin() -> None:
     print(f"  (caps: MAX_BUDGET_ORIGINS={MAX_BUDGET_ORIGINS:,}, MAX_NONCES={MAX_NONCES})")
 
 
+def _serving(bodies: list[HugeBody], size: int) -> Callable[[httpx.Request], httpx.Response]:
+    """A 503 with a body of ``size`` bytes for every request, each body noted in ``bodies``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = HugeBody(size)
+        bodies.append(body)
+        return httpx.Response(503, stream=body)
+
+    return handler
+
+
 def _no_wait(state: object) -> float:
     return 0.0
 
@@ -125,7 +136,8 @@ class HugeBody(httpx.SyncByteStream):
 def huge_error_body() -> None:
     size = 500 * 1024 * 1024
     print(
-        "\nAn error response with a 500 MB streaming body (503: retried once when the policy says so, then raised)"
+        "\nAn error response with a 500 MB streaming body "
+        "(503: retried once when the policy says so, then raised)"
     )
     print(f"  {'case':<44} {'sends':>5} {'peak MiB':>9} {'pulled KiB':>11} {'closed':>7} {'ms':>8}")
     for name, retry in (
@@ -133,13 +145,7 @@ def huge_error_body() -> None:
         ("default policy, max_attempts=2, no wait", remedy.Retry(max_attempts=2, wait=_no_wait)),
     ):
         bodies: list[HugeBody] = []
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            body = HugeBody(size)
-            bodies.append(body)
-            return httpx.Response(503, stream=body)
-
-        transport = remedy.RemedyTransport(httpx.MockTransport(handler), retry=retry)
+        transport = remedy.RemedyTransport(httpx.MockTransport(_serving(bodies, size)), retry=retry)
         with httpx.Client(transport=transport) as client:
             gc.collect()
             tracemalloc.reset_peak()
