@@ -27,15 +27,20 @@ LAZY = ("authlib", "joserfc", "cryptography", "httpx_remedy.testing")
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
+#: With ``--without-httpx2``: ``import httpx2`` fails, as where it is not installed (the
+#: library then binds httpx alone).
+HIDE = ""
+
+
 def once(module: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", f"import {module}"], check=True, env=ENV)
+    subprocess.run([sys.executable, "-c", f"{HIDE}import {module}"], check=True, env=ENV)
     return time.perf_counter() - start
 
 
 def loaded_after_import() -> list[str]:
     probe = (
-        "import sys, httpx_remedy; "
+        f"{HIDE}import sys, httpx_remedy; "
         f"print(' '.join(m for m in {LAZY!r} if any(k == m or k.startswith(m + '.') "
         "for k in sys.modules)))"
     )
@@ -46,14 +51,24 @@ def loaded_after_import() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=21)
-    runs = parser.parse_args().runs
+    parser.add_argument(
+        "--without-httpx2",
+        action="store_true",
+        help="as if httpx2 were not installed (with it, the library imports it beside httpx)",
+    )
+    args = parser.parse_args()
+    runs = args.runs
+    if args.without_httpx2:
+        global HIDE
+        HIDE = "import sys; sys.modules['httpx2'] = None; "
     times: dict[str, list[float]] = {"python -c pass": [], "httpx": [], "httpx_remedy": []}
     once("httpx_remedy")  # writes the bytecode caches
     for _ in range(runs):
         times["python -c pass"].append(once("sys"))
         times["httpx"].append(once("httpx"))
         times["httpx_remedy"].append(once("httpx_remedy"))
-    print(f"\nImport, wall time of a fresh interpreter ({runs} runs each, alternated)")
+    stacks = "httpx alone" if HIDE else "httpx2 installed too"
+    print(f"\nImport, wall time of a fresh interpreter ({runs} runs each, alternated; {stacks})")
     print(f"  {'import':<22} {'median ms':>10} {'fastest ms':>11}")
     for name, values in times.items():
         print(f"  {name:<22} {statistics.median(values) * 1e3:>10.1f} {min(values) * 1e3:>11.1f}")
