@@ -19,7 +19,7 @@ import httpx_remedy as remedy
 import httpx_remedy.testing
 from httpx_remedy import RetryBudget, Token
 from httpx_remedy._first_send import begin
-from httpx_remedy._http import has_authorization, origin_of
+from httpx_remedy._http import origin_of
 from httpx_remedy._manager import TokenManager
 from httpx_remedy._policy import MAX_BUDGET_ORIGINS
 
@@ -100,10 +100,14 @@ def test_a_token_goes_to_no_origin_outside_the_binding(mode: Mode, clock: FakeCl
     assert "authorization" not in other.request.headers
 
 
-def test_has_authorization_reads_the_lowercased_names() -> None:
-    request = httpx.Request("GET", API, headers={"X-A": "1", "AUTHORIZATION": "Basic x"})
-    assert has_authorization(request.headers._list)
-    assert not has_authorization(httpx.Request("GET", API).headers._list)
+def test_a_callers_header_in_any_case_is_seen(mode: Mode, clock: FakeClock) -> None:
+    fake = FakeAS()
+    fake.valid.add("mine")
+    fake.scopes["mine"] = "read"
+    with mode.client(fake, clock, credentials=cc()) as client:
+        client.get(API + "/items")
+        own = client.get(API + "/items", headers={"AUTHORIZATION": "Bearer mine"})
+        assert own.request.headers.get_list("authorization") == ["Bearer mine"]
 
 
 # -- begin(): what a request gets from the shortcut --------------------------------------------

@@ -137,18 +137,6 @@ def authorization_of(request: httpx.Request) -> str | None:
     return None
 
 
-_AUTHORIZATION = b"authorization"
-
-
-def has_authorization(raw: list[tuple[bytes, bytes, bytes]]) -> bool:
-    """Whether httpx's header list (``Headers._list``: raw name, lowercased name, value) holds
-    an ``Authorization`` header: on every authorized request, so a plain loop."""
-    for row in raw:  # noqa: SIM110 - a generator costs a frame per request
-        if row[1] == _AUTHORIZATION:
-            return True
-    return False
-
-
 def set_authorization(request: httpx.Request, value: str) -> None:
     """Set the request's ``Authorization`` header: on every authorized request, so cheap.
 
