@@ -105,8 +105,9 @@ class Grant:
             not client_secret
         ):
             raise ValueError(f"auth_method {auth_method!r} needs a client_secret")
-        method, key = _auth_method(auth_method, token_url, client_secret, private_key, jwt_alg)
+        # authlib first, under _authlib's warning guard: _auth_method imports more of it.
         client_auth, self._prepare_token_request = _authlib()
+        method, key = _auth_method(auth_method, token_url, client_secret, private_key, jwt_alg)
         self._client_auth = client_auth(client_id, key, method)
         if dpop is not None and not isinstance(dpop, DPoPKey):
             raise TypeError(f"dpop must be a httpx_remedy.DPoPKey, not {dpop!r}")
