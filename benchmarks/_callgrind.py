@@ -49,6 +49,12 @@ def _library() -> ctypes.CDLL:
     return ctypes.CDLL(str(library))
 
 
+def _calls_of(fn: Callable[[], object], calls: int) -> int:
+    """How many times a case is called: ``calls``, divided by the requests one call makes (a
+    case's ``requests`` attribute: an async case sends a batch per call)."""
+    return max(1, calls // getattr(fn, "requests", 1))
+
+
 def under_valgrind() -> bool:
     return os.environ.get(_ENV) is not None
 
@@ -60,24 +66,31 @@ def _count(cases: dict[str, Callable[[], object]], calls: int, warmup: int) -> N
     if not switch.remedy_on_valgrind():
         raise RuntimeError(f"{_ENV} is set but this process is not running under valgrind")
     for index, fn in enumerate(cases.values()):
-        for _ in range(warmup):  # imports, pools, caches, the first token
+        times = _calls_of(fn, calls)
+        for _ in range(max(1, warmup * times // calls)):  # imports, pools, caches, the token
             fn()
         gc.collect()
         gc.disable()
         switch.remedy_start()
-        for _ in range(calls):
+        for _ in range(times):
             fn()
         switch.remedy_stop(f"case{index}".encode())
         gc.enable()
 
 
 def measure(
-    cases: dict[str, Callable[[], object]], *, calls: int = 200, warmup: int = 50
+    cases: dict[str, Callable[[], object]],
+    *,
+    calls: int = 200,
+    warmup: int = 50,
+    keep: Path | None = None,
 ) -> dict[str, float] | None:
     """Instructions per call of each case; None inside valgrind (the outer process reports).
 
     Call it from the benchmark's ``main``: the first run re-executes the script under valgrind,
     which builds the same cases and counts them; the counts come back to this process.
+    ``keep``: a folder to copy the dumps to (``callgrind.out.N-case<K>``, one per case), for
+    ``callgrind_annotate --inclusive=yes FILE`` to say where the instructions go.
     """
     if under_valgrind():
         _count(cases, calls, warmup)
@@ -100,8 +113,16 @@ def measure(
             sys.stderr.write(done.stdout + done.stderr)
             raise SystemExit(f"valgrind exited with {done.returncode}")
         totals = _read_dumps(Path(folder))
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            for dump in Path(folder).glob("callgrind.out*"):
+                shutil.copy(dump, keep / dump.name)
     names = list(cases)
-    return {names[index]: total / calls for index, total in sorted(totals.items())}
+    fns = list(cases.values())
+    return {
+        names[index]: total / (_calls_of(fns[index], calls) * getattr(fns[index], "requests", 1))
+        for index, total in sorted(totals.items())
+    }
 
 
 def _read_dumps(folder: Path) -> dict[int, int]:
@@ -116,11 +137,22 @@ def _read_dumps(folder: Path) -> dict[int, int]:
     return totals
 
 
-def report(title: str, counts: dict[str, float], baseline: str) -> None:
-    """Print each case's instructions per call and its ratio to ``baseline``."""
+def report(
+    title: str,
+    counts: dict[str, float],
+    baseline: str,
+    own: dict[str, str] | None = None,
+) -> None:
+    """Print each case's instructions per call and its ratio to ``baseline``; with ``own`` (case
+    -> the bare row it is read against), its ratio to that row too."""
     base = counts[baseline]
     print(f"\n{title}")
-    print(f"  {'case':<58} {'Ir/request':>11} {'vs ' + baseline:>16}")
+    header = f"  {'case':<64} {'Ir/request':>11} {'vs ' + baseline:>16}"
+    print(header + (f"  {'vs its own bare row':>20}" if own else ""))
     for name, value in counts.items():
         ratio = value / base
-        print(f"  {name:<58} {value:>11,.0f} {ratio:>9.3f} ({(ratio - 1) * 100:+.1f}%)")
+        line = f"  {name:<64} {value:>11,.0f} {ratio:>9.3f} ({(ratio - 1) * 100:+.1f}%)"
+        if own:
+            mine = value / counts[own[name]]
+            line += f"  {mine:>12.3f} ({(mine - 1) * 100:+.1f}%)"
+        print(line)

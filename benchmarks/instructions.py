@@ -10,8 +10,10 @@ Run: ``python benchmarks/instructions.py`` (about a minute; needs valgrind and g
 
 from __future__ import annotations
 
+import argparse
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -203,11 +205,140 @@ def listener_cases() -> dict[str, Callable[[], object]]:
     return built
 
 
+# ---- The async transport, under asyncio and trio, with 1 task and with 100 at once
+
+BATCH = 100  # requests per call of an async case: one event loop run amortised over them
+
+
+def afixed(stack: ModuleType = httpx) -> Any:
+    """The async twin of :func:`fixed`."""
+
+    class AFixed(stack.AsyncBaseTransport):  # type: ignore[name-defined,misc]
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/token":
+                return stack.Response(200, json=TOKEN)  # type: ignore[no-any-return]
+            return stack.Response(  # type: ignore[no-any-return]
+                200, content=BODY, headers={"content-type": "application/json"}
+            )
+
+    return AFixed()
+
+
+class Batch:
+    """One call sends :data:`BATCH` GETs through ``client`` on ``backend`` (``asyncio`` or
+    ``trio``): in one task one after the other (``tasks=1``), or in ``BATCH`` tasks at once.
+    ``requests`` tells ``_callgrind`` to count per request."""
+
+    requests = BATCH
+
+    def __init__(self, client: Any, backend: str, tasks: int) -> None:
+        self.client, self.backend, self.tasks = client, backend, tasks
+        self.url = API + "/items"
+        if backend == "asyncio":
+            import asyncio
+
+            self.loop = asyncio.new_event_loop()
+
+    async def _one_task(self) -> None:
+        for _ in range(BATCH):
+            await self.client.get(self.url)
+
+    async def _asyncio_tasks(self) -> None:
+        import asyncio
+
+        await asyncio.gather(*(self.client.get(self.url) for _ in range(BATCH)))
+
+    async def _trio_tasks(self) -> None:
+        import trio
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(BATCH):
+                nursery.start_soon(self.client.get, self.url)
+
+    def __call__(self) -> None:
+        if self.backend == "asyncio":
+            batch = self._one_task() if self.tasks == 1 else self._asyncio_tasks()
+            self.loop.run_until_complete(batch)
+        else:
+            import trio
+
+            trio.run(self._one_task if self.tasks == 1 else self._trio_tasks)
+
+
+def async_cases(stack: ModuleType = httpx) -> dict[str, Callable[[], object]]:
+    """Bare ``AsyncClient``, the default policy and the credentials, per backend and task
+    count; each row's ratio is read against the bare row of its group."""
+    label = "" if stack is httpx else " on httpx2"
+    built: dict[str, Callable[[], object]] = {}
+    for backend in ("asyncio", "trio"):
+        for tasks in (1, BATCH):
+            group = f"{backend}, {tasks} task{'s' if tasks > 1 else ''}{label}"
+            credentials = remedy.ClientCredentials(TOKEN_URL, "app", "bench-secret-value")
+            clients = {
+                f"bare AsyncClient [{group}]": stack.AsyncClient(transport=afixed(stack)),
+                f"httpx-remedy default [{group}]": stack.AsyncClient(
+                    transport=remedy.AsyncRemedyTransport(afixed(stack))
+                ),
+                f"httpx-remedy default + ClientCredentials [{group}]": stack.AsyncClient(
+                    transport=remedy.AsyncRemedyTransport(
+                        afixed(stack), credentials=credentials, origins=[API]
+                    )
+                ),
+            }
+            for name, client in clients.items():
+                built[name] = Batch(client, backend, tasks)
+    return built
+
+
+def baseline_of(name: str) -> str:
+    """The bare row a case is read against: its own stack's, backend's and task count's."""
+    if name.endswith("]"):
+        return "bare AsyncClient [" + name.rsplit("[", 1)[1]
+    if "httpx2" in name and "authlib" not in name:
+        return "bare httpx2"
+    return "bare httpx"
+
+
 def main() -> None:
-    counts = measure({**cases(), **dpop_cases(), **listener_cases()})
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="count only the cases whose name holds TEXT (repeatable; the bare rows they are "
+        "read against are always counted)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the callgrind dumps in DIR, for callgrind_annotate --inclusive=yes",
+    )
+    args = parser.parse_args()
+    everything: dict[str, Callable[[], object]] = {
+        **cases(),
+        **dpop_cases(),
+        **listener_cases(),
+        **async_cases(),
+    }
+    stack = _httpx2()
+    if stack is not None:
+        everything.update(async_cases(stack))
+    chosen = everything
+    if args.only:
+        wanted = {n for n in everything if any(text in n for text in args.only)}
+        wanted |= {baseline_of(n) for n in wanted} | {"bare httpx"}
+        chosen = {n: fn for n, fn in everything.items() if n in wanted}
+    counts = measure(chosen, keep=args.keep)
     if counts is None:  # inside valgrind: the outer process prints
         return
-    report("In-memory transport, instructions per request (callgrind)", counts, "bare httpx")
+    report(
+        "In-memory transport, instructions per request (callgrind)",
+        counts,
+        "bare httpx",
+        {name: baseline_of(name) for name in counts},
+    )
 
 
 if __name__ == "__main__":

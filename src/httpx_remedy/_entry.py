@@ -3,7 +3,6 @@ and the read-only mapping of the rows (:class:`Catalog`). The rows are in ``_cat
 
 from __future__ import annotations
 
-import difflib
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -175,4 +174,6 @@ class Catalog(Mapping["int | str", Entry]):
     def suggest(self, code: str, n: int = 3) -> list[str]:
         """Codes close to ``code``, for "did you mean" messages."""
         names = [str(c) for c in self._by_code]
+        import difflib  # only for a code nobody knows: kept out of the import
+
         return difflib.get_close_matches(str(code).strip().lower(), names, n=n, cutoff=0.5)

@@ -1,6 +1,7 @@
 """What every request goes through before and right after its first send: the hot path.
 
-:func:`begin` readies a request and notes what the rest needs (:class:`Start`);
+:func:`prepare` readies a request and notes what the rest needs (the fields of a
+:class:`Start`, as a plain tuple: the drivers make the ``Start`` only off the 2xx path);
 :func:`pause_before_send` answers whether a pause heard from another process holds it back;
 :func:`enters_flow` decides whether the first outcome is handed to the recovery flow
 (``_recovery``) or goes straight back to httpx, as every 2xx does, unread and untouched.
@@ -11,16 +12,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from ._commands import Sleep
 from ._events import PauseHonoured
 from ._exceptions import OriginPaused
-from ._http import Request, origin_of, origin_text
+from ._http import Origin, Request, origin_of, origin_text, set_authorization
 from ._listen import emit, listening
 from ._policy import Retry
 from ._redact import redact_url
 from ._settings import Auth, Settings
+from ._token import Token
 
 logger = logging.getLogger("httpx_remedy")
 
@@ -30,7 +33,7 @@ IDEMPOTENT_EXTENSION = "remedy.idempotent"
 
 
 class Start(NamedTuple):
-    """What :func:`begin` found out about a request before its first send."""
+    """What :func:`prepare` found out about a request before its first send."""
 
     #: The retry policy in force (the request's own, else the transport's); None: no retrying.
     policy: Retry | None
@@ -43,65 +46,155 @@ class Start(NamedTuple):
     stream: object
     #: Whether an error status is handed to the recovery flow at all (see :func:`enters_flow`).
     recovers: bool
+    #: The token whose header :func:`prepare` set (a held, fresh Bearer token), else None.
+    token: Token | None = None
+    #: True when the driver has more to do before the first send than send it: wait for a
+    #: pause heard from the store, fetch the token (``auth`` set, ``token`` None), or sign a
+    #: DPoP proof. False on the hot path: one attribute read in the driver.
+    detour: bool = False
 
 
 # Start is made for every request: tuple.__new__ skips the Python frame of Start(...).
 _new_start: Callable[[type[Start], tuple[object, ...]], Start] = tuple.__new__
 
+#: ``(scheme, host, port)`` of httpx's parsed URL (``URL._uri_reference``) in one C call: the
+#: same key as :func:`~._http.origin_of`, for the hot path.
+_origin_key: Callable[[Any], Origin] = itemgetter(0, 2, 3)
+
+
+#: What :func:`prepare` returns: the fields of :class:`Start`, in its order, as a plain tuple
+#: (made by one BUILD_TUPLE: a NamedTuple costs the hot path more than the rest of it).
+Prepared = tuple["Retry | None", float, "Auth | None", object, bool, "Token | None", bool]
+#: Where the driver reads ``Start.detour`` in a :data:`Prepared` (a constant index is the
+#: cheapest read there is).
+DETOUR = 6
+
 
 def begin(settings: Settings, request: Request) -> Start:
+    """:func:`prepare`, as a :class:`Start`: for the flows' own requests and for tests."""
+    return _new_start(Start, prepare(settings, request))
+
+
+def start_of(prepared: Prepared) -> Start:
+    """The :class:`Start` of what :func:`prepare` returned, made only when it is needed: for a
+    detour before the first send, or for the recovery flow after it."""
+    return _new_start(Start, prepared)
+
+
+def prepare(settings: Settings, request: Request) -> Prepared:
     """Ready a request for its first send: the hot path, run for every request.
 
     Finds the policy in force, the start time, the credentials when the request should carry
     their token, and the body stream before the first send (see :class:`Start`). Adds the
-    idempotency key, counts the first attempt in the retry budget, and fits the timeouts into
-    the deadline.
+    idempotency key, counts the first attempt in the retry budget, fits the timeouts into
+    the deadline, and sets the ``Authorization`` header of a held Bearer token (its header
+    row made once per token, appended to the request's header list).
+
+    Written flat, for the 2xx's sake: every step a request does not need is one attribute
+    check, and what a step needs from elsewhere is inlined (a call costs as much as the rest).
+    A feature that is off must cost no more (see "The hot path's rule" in CONTRIBUTING.md).
     """
     extensions = request.extensions
     policy = settings.retry
     if RETRY_EXTENSION in extensions:
-        policy = extensions[RETRY_EXTENSION]
-        if policy is not None and not isinstance(policy, Retry):
-            raise TypeError(
-                f'request.extensions["{RETRY_EXTENSION}"] must be a '
-                f"httpx_remedy.Retry or None, not {policy!r}"
-            )
+        policy = _policy_of(extensions)
     started = settings.clock()
     auth = settings.auth
     if policy is None and auth is None:
-        return _new_start(Start, (None, started, None, None, settings.raise_errors))
-    origin = origin_of(request.url)
+        return (None, started, None, None, settings.raise_errors, None, settings.pauses)
+    origin = _origin_key(request.url._uri_reference)
     if policy is not None:
+        if policy.first_send_work:
+            _first_send_work(policy, request, extensions)
+        budget = policy.budget
+        if budget is not None:
+            # RetryBudget.record_request's lock-free path, inlined (a call costs as much as
+            # the rest of it): the origin counted last, its counts, the current slot.
+            last, counts = budget._last
+            if origin == last and counts[21] <= started < counts[22]:
+                counts[counts[23]] += 1
+            else:
+                budget.record_request(origin, started)
+        if auth is None:
+            return (policy, started, None, request.stream, True, None, settings.pauses)
+    assert auth is not None
+    token = auth.manager.token
+    raw = request.headers._list
+    # The hot case: the origin found bound last time, a fresh Bearer token held, no
+    # Authorization of the request's own (a plain loop: cheaper than any call). Anything else takes
+    # _authorize (another origin, the binding, a redirect's copy, a user's own header, a DPoP
+    # token, no token yet).
+    if (
+        origin == auth.last_bound
+        and token is not None
+        and token.header_row is not None
+        and (token.refresh_at is None or started < token.refresh_at)
+        and type(raw) is list
+    ):
+        for row in raw:
+            if row[1] == b"authorization":
+                break
+        else:
+            raw.append(token.header_row)
+            return (policy, started, auth, request.stream, True, token, settings.pauses)
+    auth, token = _authorize(auth, request, origin, started)
+    detour = settings.pauses or (auth is not None and token is None)
+    recovers = policy is not None or auth is not None or settings.raise_errors
+    return (policy, started, auth, request.stream, recovers, token, detour)
+
+
+def _policy_of(extensions: dict[str, Any]) -> Retry | None:
+    """The request's own policy (``extensions["remedy.retry"]``), checked."""
+    policy = extensions[RETRY_EXTENSION]
+    if policy is not None and not isinstance(policy, Retry):
+        raise TypeError(
+            f'request.extensions["{RETRY_EXTENSION}"] must be a '
+            f"httpx_remedy.Retry or None, not {policy!r}"
+        )
+    return policy
+
+
+def _first_send_work(policy: Retry, request: Request, extensions: dict[str, Any]) -> None:
+    """What a policy with idempotency keys or a deadline of the user's does before a send."""
+    if (
+        policy.idempotency_keys
+        and request.method in ("POST", "PATCH")
+        and "idempotency-key" not in request.headers
+    ):
+        # Structured-Field String, as the Idempotency-Key draft defines it.
+        request.headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
+    # Only a deadline the user set bounds the attempts: the default one leaves the client's
+    # timeouts alone.
+    if policy.shrinks_timeouts:
+        deadline = policy.deadline
+        assert deadline is not None
+        timeout = extensions.get("timeout")
+        # Nearly every request carries its client's timeouts, which fit the deadline: one
+        # dict comparison with the last ones that did replaces checking each value.
         if (
-            policy.idempotency_keys
-            and request.method in ("POST", "PATCH")
-            and "idempotency-key" not in request.headers
+            timeout != _fitting_timeouts.get(deadline)
+            and shrink_timeouts(request, deadline)
+            and len(_fitting_timeouts) < 64
         ):
-            # Structured-Field String, as the Idempotency-Key draft defines it.
-            request.headers["Idempotency-Key"] = f'"{uuid.uuid4()}"'
-        if policy.budget is not None:
-            policy.budget.record_request(origin, started)
-        # Only a deadline the user set bounds the attempts: the default one leaves the client's
-        # timeouts alone (and costs the hot path one attribute read).
-        if policy.shrinks_timeouts:
-            deadline = policy.deadline
-            assert deadline is not None
-            timeout = extensions.get("timeout")
-            # Nearly every request carries its client's timeouts, which fit the deadline: one
-            # dict comparison with the last ones that did replaces checking each value.
-            if (
-                timeout != _fitting_timeouts.get(deadline)
-                and shrink_timeouts(request, deadline)
-                and len(_fitting_timeouts) < 64
-            ):
-                _fitting_timeouts[deadline] = dict(timeout or ())
-    if auth is not None and not auth.wants(request, origin):
+            _fitting_timeouts[deadline] = dict(timeout or ())
+
+
+def _authorize(
+    auth: Auth, request: Request, origin: Origin, now: float
+) -> tuple[Auth | None, Token | None]:
+    """Off the hot path: whether the request carries the credentials' token (None, None when
+    not), and the token whose header was set here (None when the driver must fetch it first,
+    or sign a DPoP proof with it)."""
+    if not auth.wants(request, origin):
         if auth.manager.dpop is not None:
             # A redirect to an origin the token is not bound to carries no proof of ours.
             auth.manager.dpop.withdraw(request)
-        auth = None
-    recovers = policy is not None or auth is not None or settings.raise_errors
-    return _new_start(Start, (policy, started, auth, request.stream, recovers))
+        return None, None
+    token = auth.manager.current(now)
+    if token is None or token._dpop is not None:
+        return auth, None
+    set_authorization(request, token.authorization)
+    return auth, token
 
 
 # deadline -> the last timeouts found to fit it whole (bounded: deadlines are few).

@@ -19,12 +19,6 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-with warnings.catch_warnings():
-    # authlib installs process-wide warning filters when first imported; they must not
-    # override the user's (-W error, say), so they leave with this block.
-    from authlib.oauth2.auth import ClientAuth
-    from authlib.oauth2.rfc6749.parameters import prepare_token_request
-
 from ._classify import build_error, describe, error_scrubber
 from ._dpop import DPoPKey
 from ._exceptions import TokenResponseError
@@ -41,6 +35,19 @@ from ._token import (
     token_number,
     token_type_of,
 )
+
+
+def _authlib() -> tuple[Any, Callable[..., str]]:
+    """authlib's ``ClientAuth`` and ``prepare_token_request``, imported on the first grant made:
+    ``authlib.oauth2`` loads its server modules too, which a program that never fetches a
+    token should not pay for at ``import httpx_remedy``."""
+    with warnings.catch_warnings():
+        # authlib installs process-wide warning filters when first imported; they must not
+        # override the user's (-W error, say), so they leave with this block.
+        from authlib.oauth2.auth import ClientAuth
+        from authlib.oauth2.rfc6749.parameters import prepare_token_request
+    return ClientAuth, prepare_token_request
+
 
 #: The most bytes read from a token endpoint response.
 MAX_TOKEN_BODY = 256 * 1024
@@ -98,8 +105,10 @@ class Grant:
             not client_secret
         ):
             raise ValueError(f"auth_method {auth_method!r} needs a client_secret")
+        # authlib first, under _authlib's warning guard: _auth_method imports more of it.
+        client_auth, self._prepare_token_request = _authlib()
         method, key = _auth_method(auth_method, token_url, client_secret, private_key, jwt_alg)
-        self._client_auth = ClientAuth(client_id, key, method)
+        self._client_auth = client_auth(client_id, key, method)
         if dpop is not None and not isinstance(dpop, DPoPKey):
             raise TypeError(f"dpop must be a httpx_remedy.DPoPKey, not {dpop!r}")
         #: The key the token requests prove possession with (RFC 9449); None: Bearer tokens.
@@ -126,7 +135,7 @@ class Grant:
         self, grant_type: str, params: Mapping[str, str], stack: ModuleType | None = None
     ) -> Request:
         """A token request for ``grant_type`` with ``params`` and the extra params."""
-        body = prepare_token_request(grant_type, **{**self.extra_params, **params})
+        body = self._prepare_token_request(grant_type, **{**self.extra_params, **params})
         return self.form_request(self.token_url, body, stack)
 
     def form_request(self, url: str, body: str, stack: ModuleType | None = None) -> Request:

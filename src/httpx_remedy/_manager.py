@@ -146,6 +146,7 @@ class TokenManager:
             raise ValueError(dpop_without_key(self.source))
         bound = dataclasses.replace(token, token_type="DPoP")  # the scheme as RFC 9449 spells it
         object.__setattr__(bound, "_dpop", self.dpop.proof(token.access_token))
+        object.__setattr__(bound, "header_row", None)  # never the Bearer hot path
         return bound
 
     def failed(

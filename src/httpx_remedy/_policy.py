@@ -11,7 +11,7 @@ import math
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import tenacity
 
@@ -92,6 +92,14 @@ class RetryHook(Protocol):
     def __call__(self, attempt: Attempt, /) -> None: ...
 
 
+#: The most origins a :class:`RetryBudget` keeps counts for; past it the oldest is forgotten.
+MAX_BUDGET_ORIGINS = 10_000
+# Where a budget's counts for an origin keep the current slot (see RetryBudget._counts).
+_SINCE, _UNTIL, _AT = 21, 22, 23
+#: Counts no reading falls in (an empty slot at -inf): where nothing was counted yet.
+_NO_COUNTS: list[Any] = [0] * 21 + [-math.inf, -math.inf, 0]
+
+
 class RetryBudget:
     """Caps retries per origin to a share of the recent first attempts, across the process.
 
@@ -102,7 +110,7 @@ class RetryBudget:
     default policy uses one process-wide budget).
     """
 
-    __slots__ = ("_lock", "_origins", "_slot", "minimum", "ratio", "window")
+    __slots__ = ("_last", "_lock", "_origins", "_slot", "minimum", "ratio", "window")
     _SLOTS = 10
 
     def __init__(self, ratio: float = 0.1, minimum: int = 5, window: float = 10.0) -> None:
@@ -121,38 +129,60 @@ class RetryBudget:
         self.window = float(window)
         self._slot = self.window / self._SLOTS
         self._lock = threading.Lock()
-        # origin -> [current slot index, firsts per slot..., retries per slot...]
-        self._origins: dict[Hashable, list[int]] = {}
+        # origin -> [current slot index, firsts per slot..., retries per slot...,
+        #            the current slot's start and end (clock readings), its firsts' position]
+        self._origins: dict[Hashable, list[Any]] = {}
+        # The origin counted last and its counts: most clients send to one origin, and
+        # comparing two keys is cheaper than hashing a new one (a dict lookup). Replaced
+        # whole (one atomic store); a forgotten origin's counts can no longer match (its slot
+        # is cleared to -inf). Read lock-free by _first_send.prepare too, which inlines the
+        # fast path of record_request: keep the two in step.
+        self._last: tuple[Hashable, list[Any]] = (None, _NO_COUNTS)
 
     def __repr__(self) -> str:
         return f"RetryBudget(ratio={self.ratio:g}, minimum={self.minimum}, window={self.window:g})"
 
-    def _counts(self, origin: Hashable, index: int) -> list[int]:
+    def _counts(self, origin: Hashable, index: int) -> list[Any]:
         counts = self._origins.get(origin)
         if counts is None:
-            if len(self._origins) >= 10_000:  # bounded: forget the oldest origin
-                self._origins.pop(next(iter(self._origins)))
-            counts = self._origins[origin] = [index] + [0] * (2 * self._SLOTS)
+            if len(self._origins) >= MAX_BUDGET_ORIGINS:  # bounded: forget the oldest origin
+                forgotten = self._origins.pop(next(iter(self._origins)))
+                # The lock-free path may still hold it (_last): no reading falls in its slot.
+                forgotten[_SINCE] = forgotten[_UNTIL] = -math.inf
+            counts = self._origins[origin] = [index] + [0] * (2 * self._SLOTS) + [0.0, 0.0, 0]
         elif counts[0] != index:
             # Clear the slots that went by since the last visit (all of them after a long gap).
-            for i in range(counts[0] + 1, min(index, counts[0] + self._SLOTS) + 1):
+            last = int(counts[0])
+            for i in range(last + 1, min(index, last + self._SLOTS) + 1):
                 counts[1 + i % self._SLOTS] = 0
                 counts[1 + self._SLOTS + i % self._SLOTS] = 0
             counts[0] = index
+        else:
+            return counts
+        # The current slot, as record_request checks it without dividing.
+        counts[_SINCE] = index * self._slot
+        counts[_UNTIL] = (index + 1) * self._slot
+        counts[_AT] = 1 + index % self._SLOTS
         return counts
 
     def record_request(self, origin: Hashable, now: float) -> None:
         """Count a first attempt to ``origin`` (``now`` is a monotonic clock reading)."""
-        index = int(now / self._slot)
-        counts = self._origins.get(origin)
-        if counts is not None and counts[0] == index:
-            # The hot path: every request passes here. Without the lock a count may be lost to
-            # a race now and then, which a budget that is an estimate anyway can afford.
-            counts[1 + index % self._SLOTS] += 1
+        last, counts = self._last
+        if last != origin:
+            counts = self._origins.get(origin)  # type: ignore[assignment]
+        if counts is not None and counts[21] <= now < counts[22]:
+            # The hot path: every request passes here. No lock, no division, nothing made but
+            # the count: a count lost to a race now and then is affordable in a budget that
+            # is an estimate anyway. (21, 22, 23: _SINCE, _UNTIL, _AT, spelt out for speed.)
+            counts[counts[23]] += 1
+            if last != origin:
+                self._last = (origin, counts)
             return
+        index = int(now / self._slot)
         with self._lock:
             counts = self._counts(origin, index)
             counts[1 + index % self._SLOTS] += 1
+            self._last = (origin, counts)
 
     def try_spend(self, origin: Hashable, now: float) -> bool:
         """Take one retry from ``origin``'s budget; False when it is spent."""
@@ -160,7 +190,7 @@ class RetryBudget:
         with self._lock:
             counts = self._counts(origin, index)
             firsts = sum(counts[1 : 1 + self._SLOTS])
-            retries = sum(counts[1 + self._SLOTS :])
+            retries = sum(counts[1 + self._SLOTS : _SINCE])
             # "May not exceed": the retry being asked for must fit under the cap (the epsilon
             # keeps float noise such as 0.1 * 30 = 3.0000000000000004 from costing a retry).
             if retries + 1 > self.ratio * firsts + self.minimum + 1e-9:
@@ -239,6 +269,9 @@ class Retry:
     #: True when ``deadline`` was passed, so that it shrinks each attempt's timeouts (derived,
     #: not an argument).
     shrinks_timeouts: bool = field(init=False)
+    #: True when a first send has work to do besides counting: an idempotency key to add or
+    #: timeouts to fit into the deadline (derived; one attribute check on the hot path).
+    first_send_work: bool = field(init=False, compare=False)
     budget: RetryBudget | None = field(compare=False)
     idempotency_keys: bool
     on_retry: RetryHook | None = field(compare=False)
@@ -288,6 +321,7 @@ class Retry:
         )
         assign(self, "budget", budget)
         assign(self, "idempotency_keys", idempotency_keys)
+        assign(self, "first_send_work", bool(idempotency_keys) or self.shrinks_timeouts)
         assign(self, "on_retry", on_retry)
 
     def __repr__(self) -> str:

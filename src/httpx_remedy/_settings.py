@@ -30,6 +30,10 @@ class Auth:
     step_up: bool
     #: Where the token is shared with other processes (None: this process only).
     store: Store | None = None
+    #: The origin last found bound (``wants``): the hot path compares a request's origin with
+    #: it instead of hashing it into ``origins``. A binding never goes away, so it never needs
+    #: clearing; one key, so nothing to bound.
+    last_bound: Origin | None = field(default=None, compare=False, repr=False)
 
     def wants(self, request: Request, origin: Origin) -> bool:
         """True when the request goes to a bound origin and has no Authorization of its own."""
@@ -42,6 +46,7 @@ class Auth:
                 origins = self.manager.bind(origin, str(request.url))
         if origin not in origins:
             return False
+        self.last_bound = origin
         own = authorization_of(request)
         # Ours when it is a token we issued (httpx copies it onto a same-origin redirect).
         return own is None or self.manager.issued(own)
@@ -70,6 +75,11 @@ class Settings:
     wall_clock: Callable[[], float] = time.time
     #: The transport's own listeners (``listeners=``), heard before the process-wide ones.
     listeners: tuple[Listener, ...] = ()
+    #: True when a first send may have to wait for a pause heard from the store (derived).
+    pauses: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pauses", self.store is not None)
 
     def known_secrets(self) -> tuple[str, ...]:
         """The secret values to scrub from what a flow prints, logs or raises now: the

@@ -78,6 +78,12 @@ class Token:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     authorization: str = field(init=False, repr=False, compare=False)
     """The ``Authorization`` header value (made once: it is sent with every request)."""
+    header_row: tuple[bytes, bytes, bytes] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """The header as httpx keeps it in its header list (raw name, lowercased name, value),
+    made once per token and appended as it is to every request that carries the token
+    (``_first_send.begin``); None for a DPoP-bound token, whose requests need a proof too."""
     _dpop: Proof | None = field(default=None, init=False, repr=False, compare=False)
     """What signs the DPoP proofs of this token's requests: set when the credentials' token
     manager takes a ``DPoP`` token (see ``TokenManager.store``); None for any other token."""
@@ -88,7 +94,11 @@ class Token:
             if not (isinstance(self.access_token, str) and isinstance(self.token_type, str)):
                 raise TypeError(problem)
             raise ValueError(problem)
-        object.__setattr__(self, "authorization", f"{self.token_type} {self.access_token}")
+        value = f"{self.token_type} {self.access_token}"
+        object.__setattr__(self, "authorization", value)
+        # Visible ASCII (authorization_problem said so): the encoding cannot fail.
+        row = (b"Authorization", b"authorization", value.encode("ascii"))
+        object.__setattr__(self, "header_row", row)
 
     @classmethod
     def from_response(

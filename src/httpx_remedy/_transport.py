@@ -35,7 +35,7 @@ from ._commands import (
 )
 from ._device import DeviceCode
 from ._dpop import DPoPKey, Proof
-from ._first_send import Start, begin, enters_flow, pause_before_send
+from ._first_send import DETOUR, Start, enters_flow, pause_before_send, prepare, start_of
 from ._grants import ClientCredentials, Grant, RefreshToken
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
@@ -333,13 +333,34 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
 
     def handle_request(self, request: Request) -> Response:
         settings = self._settings
-        start = begin(settings, request)
+        prepared = prepare(settings, request)
+        if prepared[DETOUR]:
+            return self._detour(request, start_of(prepared))
+        try:
+            response = self._transport.handle_request(request)
+        except TRANSPORT_ERRORS as error:
+            start = start_of(prepared)
+            if not enters_flow(start, None):
+                raise
+            return self._drive(run(settings, request, error, start, start.token))
+        # enters_flow() is False below 400: a 2xx or 3xx costs one comparison.
+        if response.status_code < 400:
+            return response
+        start = start_of(prepared)
+        if not enters_flow(start, response.status_code):
+            return response
+        return self._drive(run(settings, request, response, start, start.token))
+
+    def _detour(self, request: Request, start: Start) -> Response:
+        """The first send when something comes before it (``Start.detour``): a pause heard
+        from the store, the token to fetch, a DPoP proof to sign."""
+        settings = self._settings
         if settings.store is not None:
             pause = pause_before_send(settings, request, start.policy)
             if pause is not None:
                 self._execute(pause)
-        token = None
-        if start.auth is not None:
+        token = start.token
+        if start.auth is not None and token is None:
             token = start.auth.manager.current(start.started)
             if token is None:
                 token = self._drive(first_token(settings, request, start))[0]
@@ -442,13 +463,34 @@ class AsyncRemedyTransport(
 
     async def handle_async_request(self, request: Request) -> Response:
         settings = self._settings
-        start = begin(settings, request)
+        prepared = prepare(settings, request)
+        if prepared[DETOUR]:
+            return await self._detour(request, start_of(prepared))
+        try:
+            response = await self._transport.handle_async_request(request)
+        except TRANSPORT_ERRORS as error:
+            start = start_of(prepared)
+            if not enters_flow(start, None):
+                raise
+            return await self._drive(run(settings, request, error, start, start.token))
+        # enters_flow() is False below 400: a 2xx or 3xx costs one comparison.
+        if response.status_code < 400:
+            return response
+        start = start_of(prepared)
+        if not enters_flow(start, response.status_code):
+            return response
+        return await self._drive(run(settings, request, response, start, start.token))
+
+    async def _detour(self, request: Request, start: Start) -> Response:
+        """The first send when something comes before it (``Start.detour``): a pause heard
+        from the store, the token to fetch, a DPoP proof to sign."""
+        settings = self._settings
         if settings.store is not None:
             pause = pause_before_send(settings, request, start.policy)
             if pause is not None:
                 await self._execute(pause)
-        token = None
-        if start.auth is not None:
+        token = start.token
+        if start.auth is not None and token is None:
             token = start.auth.manager.current(start.started)
             if token is None:
                 token = (await self._drive(first_token(settings, request, start)))[0]
