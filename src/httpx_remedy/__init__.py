@@ -76,6 +76,7 @@ from ._exceptions import (
     LoginCancelled,
     LoginTimeout,
     OriginPaused,
+    PacingRefused,
     ReauthenticationRequired,
     RemedyError,
     TokenEndpointUnreachable,
@@ -83,6 +84,7 @@ from ._exceptions import (
     TokenWaitTimeout,
 )
 from ._grants import ClientCredentials, RefreshToken
+from ._pacer import Pacer
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
 from ._portable import redacted
 from ._raise_for_status import araise_for_status, raise_for_status
@@ -141,6 +143,8 @@ __all__ = [
     "OAuthError",
     "OAuthServerError",
     "OriginPaused",
+    "Pacer",
+    "PacingRefused",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",

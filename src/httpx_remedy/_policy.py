@@ -18,6 +18,7 @@ import tenacity
 from ._catalog import RETRYABLE_STATUSES, catalog
 from ._entry import Remedy
 from ._http import Origin, origin_text
+from ._pacer import DEFAULT_PACER, Pacer
 
 WaitStrategy = tenacity.wait.wait_base | Callable[[tenacity.RetryCallState], float]
 
@@ -225,6 +226,13 @@ class Retry:
         budget: the :class:`RetryBudget` retries draw from; None turns the budget off.
         idempotency_keys: add an ``Idempotency-Key`` to POST and PATCH requests that lack one,
             the same on every attempt, so that they can be retried safely.
+        pace: pace the requests on the quota the server announces in its rate-limit headers
+            (``RateLimit``, ``X-RateLimit-*``...; see ``docs/rate-limits.md``): wait for the
+            reset instead of sending into a spent quota, spread the last requests of a low one.
+            True (the default) uses the process-wide :class:`Pacer`; pass your own ``Pacer``
+            to tune or isolate it, False to turn pacing off. A request turns it off for itself
+            with ``extensions={"remedy.pace": False}``. A client far from its limit is never
+            slowed: pacing waits only when the quota is spent or low.
         on_retry: called with the :class:`Attempt` record before each retry's wait, after the
             failed response was closed (its connection is back in the pool). A hook that raises
             never breaks the request: its exception is logged as a WARNING, with the traceback,
@@ -242,6 +250,8 @@ class Retry:
     budget: RetryBudget | None = field(compare=False)
     idempotency_keys: bool
     on_retry: RetryHook | None = field(compare=False)
+    #: The pacer in force (None: pacing off).
+    pace: Pacer | None = field(compare=False)
 
     def __init__(
         self,
@@ -253,6 +263,7 @@ class Retry:
         budget: RetryBudget | None = DEFAULT_BUDGET,
         idempotency_keys: bool = False,
         on_retry: RetryHook | None = None,
+        pace: bool | Pacer = True,
     ) -> None:
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
             raise ValueError(f"Retry max_attempts must be an int >= 1, not {max_attempts!r}")
@@ -289,6 +300,11 @@ class Retry:
         assign(self, "budget", budget)
         assign(self, "idempotency_keys", idempotency_keys)
         assign(self, "on_retry", on_retry)
+        if pace is True:
+            pace = DEFAULT_PACER
+        elif pace is not False and not isinstance(pace, Pacer):
+            raise TypeError(f"Retry pace must be True, False or a Pacer, not {pace!r}")
+        assign(self, "pace", pace or None)
 
     def __repr__(self) -> str:
         """``Retry(max_attempts=5, deadline=30, shrinks_timeouts=True)``: the arguments that
@@ -326,6 +342,8 @@ def _same(value: object, default: object) -> bool:
     # its kind with the same settings (a copy, as unpickling makes).
     if isinstance(default, RetryBudget):
         return value is default
+    if default is True:  # pace: the process-wide pacer
+        return value is DEFAULT_PACER
     if isinstance(default, tenacity.wait.wait_base):
         return type(value) is type(default) and vars(value) == vars(default)
     return value == default

@@ -58,6 +58,7 @@ from ._http import (
     stack_of,
 )
 from ._manager import TokenManager
+from ._pacing import pace_after_response, pace_before_send
 from ._policy import DEFAULT_RETRY, Retry
 from ._read import read_async, read_sync
 from ._recovery import run
@@ -321,8 +322,15 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
     def handle_request(self, request: Request) -> Response:
         settings = self._settings
         start = begin(settings, request)
+        policy = start.policy
+        pacer = None if policy is None else policy.pace
+        if pacer is not None and pacer._windows:  # some origin announced a quota
+            assert policy is not None
+            pace = pace_before_send(settings, request, policy, pacer)
+            if pace is not None:
+                self._execute(pace)
         if settings.store is not None:
-            pause = pause_before_send(settings, request, start.policy)
+            pause = pause_before_send(settings, request, policy)
             if pause is not None:
                 self._execute(pause)
         token = None
@@ -339,6 +347,11 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             if not enters_flow(start, None):
                 raise
             return self._drive(run(settings, request, error, start, token))
+        if pacer is not None:
+            assert policy is not None
+            share = pace_after_response(settings, request, policy, pacer, response)
+            if share is not None:
+                self._execute(share)
         if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, token))
@@ -355,6 +368,11 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
                 raise
             return self._drive(run(settings, request, error, start, token))
         proof.heard(request, response)
+        policy = start.policy
+        if policy is not None and policy.pace is not None:
+            share = pace_after_response(settings, request, policy, policy.pace, response)
+            if share is not None:
+                self._execute(share)
         if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, token))
@@ -430,8 +448,15 @@ class AsyncRemedyTransport(
     async def handle_async_request(self, request: Request) -> Response:
         settings = self._settings
         start = begin(settings, request)
+        policy = start.policy
+        pacer = None if policy is None else policy.pace
+        if pacer is not None and pacer._windows:  # some origin announced a quota
+            assert policy is not None
+            pace = pace_before_send(settings, request, policy, pacer)
+            if pace is not None:
+                await self._execute(pace)
         if settings.store is not None:
-            pause = pause_before_send(settings, request, start.policy)
+            pause = pause_before_send(settings, request, policy)
             if pause is not None:
                 await self._execute(pause)
         token = None
@@ -448,6 +473,11 @@ class AsyncRemedyTransport(
             if not enters_flow(start, None):
                 raise
             return await self._drive(run(settings, request, error, start, token))
+        if pacer is not None:
+            assert policy is not None
+            share = pace_after_response(settings, request, policy, pacer, response)
+            if share is not None:
+                await self._execute(share)
         if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, token))
@@ -466,6 +496,11 @@ class AsyncRemedyTransport(
                 raise
             return await self._drive(run(settings, request, error, start, token))
         proof.heard(request, response)
+        policy = start.policy
+        if policy is not None and policy.pace is not None:
+            share = pace_after_response(settings, request, policy, policy.pace, response)
+            if share is not None:
+                await self._execute(share)
         if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, token))
