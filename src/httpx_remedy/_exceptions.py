@@ -66,7 +66,9 @@ others derive from :class:`RemedyError`::
     │           └── UnsupportedTokenType       unsupported_token_type
     └── RemedyError                            raised by the library, not made from a response
         ├── OriginPaused                       another process heard a pause longer than this
-        │                                      request may wait (.origin, .retry_after)
+        │   │                                  request may wait (.origin, .retry_after)
+        │   └── PacingRefused                  the server's quota is spent until a reset
+        │                                      further away than this request may wait
         ├── ReauthenticationRequired           the grant was rejected for good earlier (.cause)
         ├── InsecureTransportError             (also a ValueError) credentials or tokens over
         │                                      plain http:// to a host that is not loopback

@@ -77,6 +77,13 @@ class Pacer:
             f"margin={self.margin:g})"
         )
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The process-wide pacer unpickles as the receiving process's own; another as a new
+        # pacer with the same settings (what it heard is this process's business).
+        if self is DEFAULT_PACER:
+            return (_default, ())
+        return (_rebuild, (self.spread_below, self.spread_min, self.margin))
+
     def clear(self) -> None:
         """Forget every window (for tests, and after a change of account)."""
         with self._lock:
@@ -147,7 +154,9 @@ class Pacer:
                 window.left = window.limit
             elif window.length is not None:
                 # A window booked ahead starts when the one before it ends.
-                start = max(now, window.end - window.length + self.margin)
+                begins = window.end - window.length
+                if begins > now:
+                    start = begins + self.margin
             left = window.left
             low = (
                 left <= window.limit * self.spread_below
@@ -167,3 +176,11 @@ class Pacer:
 
 #: The process-wide pacer of the default policy.
 DEFAULT_PACER = Pacer()
+
+
+def _rebuild(spread_below: float, spread_min: int, margin: float) -> Pacer:
+    return Pacer(spread_below=spread_below, spread_min=spread_min, margin=margin)
+
+
+def _default() -> Pacer:
+    return DEFAULT_PACER
