@@ -236,7 +236,8 @@ def test_a_reset_too_far_raises_pacing_refused_at_once(mode: Mode, clock: FakeCl
             client.get(URL)
     error = caught.value
     assert isinstance(error, remedy.OriginPaused)
-    assert len(sent) == 1 and clock.sleeps == []
+    assert len(sent) == 1
+    assert clock.sleeps == []
     assert (error.remaining, error.limit, error.source) == (0, 5000, "x-ratelimit-reset")
     assert 1790 < error.retry_after <= 1801
     assert "the client's pacing refused" in str(error)

@@ -529,7 +529,8 @@ def check_error(example: Example, call: Call, number: int, secrets: set[str]) ->
             assert number > 0 or call.hops > 1, "a rejection remembered before there was one"
         elif isinstance(error, remedy.PacingRefused):
             # The process-wide pacer heard a spent quota in an earlier call's headers.
-            assert error.retry_after > 0 and error.source
+            assert error.retry_after > 0
+            assert error.source
         elif isinstance(error, remedy.OriginPaused):
             assert setup.store
         elif isinstance(error, remedy.TokenEndpointUnreachable):

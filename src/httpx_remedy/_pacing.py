@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Final
 
 from ._commands import Sleep, StoreOp
 from ._exceptions import PacingRefused
-from ._http import Origin, Request, Response, origin_of, origin_text
+from ._http import Request, Response, origin_of, origin_text
 from ._pacer import DEFAULT_PACER, Pacer
 from ._policy import waits_disabled
-from ._quota import mentions_quota, quota
+from ._quota import quota
 from ._redact import redact_url
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ logger = logging.getLogger("httpx_remedy")
 
 #: ``request.extensions[PACE_EXTENSION] = False`` turns pacing off for one request.
 PACE_EXTENSION: Final = "remedy.pace"
+
+
 def pace_before_send(
     settings: Settings, request: Request, policy: Retry, pacer: Pacer
 ) -> Sleep | None:
@@ -84,15 +86,12 @@ def pace_before_send(
 def pace_after_response(
     settings: Settings, request: Request, policy: Retry, pacer: Pacer, response: Response
 ) -> StoreOp | None:
-    """After a first send: take in the quota the response announces, if any (the success
-    path's cost, when it announces none, is :func:`mentions_quota`). Returns the store
-    operation that shares a newly spent quota with other processes, if there is a store."""
+    """After a first send: take in the quota the response announces, if any. Returns the store
+    operation that shares a newly spent quota with other processes, if there is a store.
+
+    The drivers call it only for a response that :func:`~._quota.mentions_quota` (inlined)."""
     headers = response.headers
-    if (
-        not mentions_quota(headers)
-        or request.extensions.get(PACE_EXTENSION) is False
-        or _testing(pacer)
-    ):
+    if request.extensions.get(PACE_EXTENSION) is False or _testing(pacer):
         return None
     found = quota(headers, settings.wall_clock())
     if found is None:
@@ -101,7 +100,9 @@ def pace_after_response(
     pause = pacer.heard(origin, found, settings.clock())
     if pause is None or settings.store is None:
         return None
-    return StoreOp(settings.store, "pause", (origin_text(origin), min(pause, policy.max_retry_after)))
+    return StoreOp(
+        settings.store, "pause", (origin_text(origin), min(pause, policy.max_retry_after))
+    )
 
 
 def _testing(pacer: Pacer) -> bool:

@@ -5,12 +5,13 @@ Pure and bounded, like every parser here (see ``_header_syntax``); the reset heu
 Structured Fields pieces are ``_delays``'s, shared with ``ratelimit_reset``. The pacer
 (``_pacing``) acts on the result.
 
-:func:`mentions_quota` is the gate the success path pays: a scan of the header names for
-``ratelimit``/``rate-limit``, so that a 2xx without such headers costs one short loop.
+:func:`mentions_quota` is the gate the success path pays: one set operation in C over the
+header names, so that a 2xx without such headers costs next to nothing.
 """
 
 from __future__ import annotations
 
+import operator
 from typing import Final, NamedTuple
 
 from ._delays import _list_members, _parse_reset, _sf_item_params
@@ -32,18 +33,24 @@ class Quota(NamedTuple):
     source: str
 
 
+#: The lower-case names of which a response must carry one to announce a usable quota: the
+#: ``RateLimit`` field, or one of the ``*-Remaining`` counts.
+QUOTA_NAMES: Final = frozenset(
+    {b"ratelimit", b"ratelimit-remaining", b"x-ratelimit-remaining", b"x-rate-limit-remaining"}
+)
+#: The lower-case name in an entry of ``httpx.Headers._list`` (raw name, lower name, value).
+LOWER_NAME: Final = operator.itemgetter(1)
+
+
 def mentions_quota(headers: object) -> bool:
-    """Whether ``headers`` may carry a quota: some header name contains ``ratelimit`` or
-    ``rate-limit``. The success path's whole cost when there is none: one pass over the names
-    httpx keeps already lower-cased (any other headers object is simply parsed)."""
+    """Whether ``headers`` may announce a quota: one of :data:`QUOTA_NAMES` is among its
+    names. The success path's whole cost when there is none, so it runs in C: a set's
+    ``isdisjoint`` over the names httpx keeps already lower-cased (the drivers inline it).
+    Any other headers object is simply parsed."""
     entries = getattr(headers, "_list", None)
     if entries is None:
         return True
-    for entry in entries:
-        key = entry[1]
-        if b"rate" in key and (b"ratelimit" in key or b"rate-limit" in key):
-            return True
-    return False
+    return not QUOTA_NAMES.isdisjoint(map(LOWER_NAME, entries))
 
 
 _PREFIXES: Final = ("ratelimit-", "x-ratelimit-", "x-rate-limit-")

@@ -60,6 +60,7 @@ from ._http import (
 from ._manager import TokenManager
 from ._pacing import pace_after_response, pace_before_send
 from ._policy import DEFAULT_RETRY, Retry
+from ._quota import LOWER_NAME, QUOTA_NAMES, mentions_quota
 from ._read import read_async, read_sync
 from ._recovery import run
 from ._settings import Auth, Settings
@@ -347,7 +348,10 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             if not enters_flow(start, None):
                 raise
             return self._drive(run(settings, request, error, start, token))
-        if pacer is not None:
+        # The gate every response passes: _quota.mentions_quota, inlined (one C call).
+        if pacer is not None and not QUOTA_NAMES.isdisjoint(
+            map(LOWER_NAME, response.headers._list)
+        ):
             assert policy is not None
             share = pace_after_response(settings, request, policy, pacer, response)
             if share is not None:
@@ -369,7 +373,7 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             return self._drive(run(settings, request, error, start, token))
         proof.heard(request, response)
         policy = start.policy
-        if policy is not None and policy.pace is not None:
+        if policy is not None and policy.pace is not None and mentions_quota(response.headers):
             share = pace_after_response(settings, request, policy, policy.pace, response)
             if share is not None:
                 self._execute(share)
@@ -473,7 +477,10 @@ class AsyncRemedyTransport(
             if not enters_flow(start, None):
                 raise
             return await self._drive(run(settings, request, error, start, token))
-        if pacer is not None:
+        # The gate every response passes: _quota.mentions_quota, inlined (one C call).
+        if pacer is not None and not QUOTA_NAMES.isdisjoint(
+            map(LOWER_NAME, response.headers._list)
+        ):
             assert policy is not None
             share = pace_after_response(settings, request, policy, pacer, response)
             if share is not None:
@@ -497,7 +504,7 @@ class AsyncRemedyTransport(
             return await self._drive(run(settings, request, error, start, token))
         proof.heard(request, response)
         policy = start.policy
-        if policy is not None and policy.pace is not None:
+        if policy is not None and policy.pace is not None and mentions_quota(response.headers):
             share = pace_after_response(settings, request, policy, policy.pace, response)
             if share is not None:
                 await self._execute(share)
