@@ -97,7 +97,8 @@ def test_no_usable_quota(headers: dict[str, str]) -> None:
 def test_the_gate_looks_at_names_only() -> None:
     assert not mentions_quota(httpx.Headers({"content-type": "text/plain", "x-rate": "1"}))
     assert mentions_quota(httpx.Headers({"X-RateLimit-Remaining": "1"}))
-    assert mentions_quota(httpx.Headers({"x-rate-limit-reset": "1"}))
+    assert mentions_quota(httpx.Headers({"x-rate-limit-remaining": "1"}))
+    assert not mentions_quota(httpx.Headers({"x-ratelimit-reset": "1"}))  # no count: no quota
     assert mentions_quota(httpx.Headers({"RateLimit-Policy": '"a";q=1;w=1'}))
     assert mentions_quota({"anything": "else"})  # not httpx's: parsed, not guessed
 
