@@ -94,19 +94,33 @@ class RetryHook(Protocol):
 
 
 class RetryBudget:
-    """Caps retries per origin to a share of the recent first attempts, across the process.
+    """Caps retries per origin, across the process, so that a storm adds a trickle of retries
+    while a short blip is retried in full.
 
-    Retries to an origin may not exceed ``ratio`` times the first attempts made to it in the
-    last ``window`` seconds, plus ``minimum``: in the spirit of gRPC retry throttling and Envoy
-    retry budgets, so that a failing origin sees a trickle of retries, not a multiple of its
-    traffic. Thread-safe; share one instance between transports to pool their budgets (the
-    default policy uses one process-wide budget).
+    Two sources of retries, tried in order:
+
+    - **the share**: retries to an origin may not exceed ``ratio`` times the first attempts
+      made to it in the last ``window`` seconds, plus ``minimum`` (in the spirit of Envoy's
+      retry budgets and Finagle's);
+    - **the reserve** (gRPC-style retry throttling): a bucket of ``reserve`` retries, full at
+      the start, refilled by successes (each first attempt that did not fail earns ``ratio`` of
+      a retry) and drawn on only while the origin's failures in the window, failed retries
+      included, do not outnumber its first attempts. In a blip (some requests fail once, their
+      retries succeed) that always holds, and the reserve retries them all; in a storm (the
+      retries fail too) it stops holding after the first failed retry, and only the share is
+      left: about ``1 + ratio`` sends per request.
+
+    Thread-safe; share one instance between transports to pool their budgets (the default
+    policy uses one process-wide budget). Counting first attempts is the whole cost on the
+    success path; the rest is computed when a retry is asked for.
     """
 
-    __slots__ = ("_lock", "_origins", "_slot", "minimum", "ratio", "window")
+    __slots__ = ("_lock", "_origins", "_reserves", "_slot", "minimum", "ratio", "reserve", "window")
     _SLOTS = 10
 
-    def __init__(self, ratio: float = 0.1, minimum: int = 5, window: float = 10.0) -> None:
+    def __init__(
+        self, ratio: float = 0.1, minimum: int = 5, window: float = 10.0, reserve: int = 20
+    ) -> None:
         if isinstance(ratio, bool) or not (
             isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio >= 0
         ):
@@ -117,28 +131,43 @@ class RetryBudget:
             isinstance(window, (int, float)) and math.isfinite(window) and window > 0
         ):
             raise ValueError(f"RetryBudget window must be a number > 0, not {window!r}")
+        if isinstance(reserve, bool) or not (isinstance(reserve, int) and reserve >= 0):
+            raise ValueError(f"RetryBudget reserve must be an int >= 0, not {reserve!r}")
         self.ratio = float(ratio)
         self.minimum = minimum
         self.window = float(window)
+        self.reserve = reserve
         self._slot = self.window / self._SLOTS
         self._lock = threading.Lock()
-        # origin -> [current slot index, firsts per slot..., retries per slot...]
+        # origin -> [current slot index, firsts per slot..., retries per slot..., failures per
+        # slot..., firsts that left the window, failures that left the window]
         self._origins: dict[Hashable, list[int]] = {}
+        # origin -> [reserve left, firsts seen, failures seen] (the totals at the last visit)
+        self._reserves: dict[Hashable, list[float]] = {}
 
     def __repr__(self) -> str:
-        return f"RetryBudget(ratio={self.ratio:g}, minimum={self.minimum}, window={self.window:g})"
+        return (
+            f"RetryBudget(ratio={self.ratio:g}, minimum={self.minimum}, window={self.window:g}, "
+            f"reserve={self.reserve})"
+        )
 
     def _counts(self, origin: Hashable, index: int) -> list[int]:
+        slots = self._SLOTS
         counts = self._origins.get(origin)
         if counts is None:
             if len(self._origins) >= 10_000:  # bounded: forget the oldest origin
-                self._origins.pop(next(iter(self._origins)))
-            counts = self._origins[origin] = [index] + [0] * (2 * self._SLOTS)
+                oldest = next(iter(self._origins))
+                self._origins.pop(oldest)
+                self._reserves.pop(oldest, None)
+            counts = self._origins[origin] = [index] + [0] * (3 * slots + 2)
         elif counts[0] != index:
-            # Clear the slots that went by since the last visit (all of them after a long gap).
-            for i in range(counts[0] + 1, min(index, counts[0] + self._SLOTS) + 1):
-                counts[1 + i % self._SLOTS] = 0
-                counts[1 + self._SLOTS + i % self._SLOTS] = 0
+            # Clear the slots that went by since the last visit (all of them after a long gap),
+            # keeping the running totals the reserve is refilled from.
+            for i in range(counts[0] + 1, min(index, counts[0] + slots) + 1):
+                at = 1 + i % slots
+                counts[-2] += counts[at]
+                counts[-1] += counts[at + 2 * slots]
+                counts[at] = counts[at + slots] = counts[at + 2 * slots] = 0
             counts[0] = index
         return counts
 
@@ -156,18 +185,39 @@ class RetryBudget:
             counts[1 + index % self._SLOTS] += 1
 
     def try_spend(self, origin: Hashable, now: float) -> bool:
-        """Take one retry from ``origin``'s budget; False when it is spent."""
+        """Count a failed attempt to ``origin`` and take one retry for it from the budget;
+        False when the budget is spent."""
         index = int(now / self._slot)
+        slots = self._SLOTS
         with self._lock:
             counts = self._counts(origin, index)
-            firsts = sum(counts[1 : 1 + self._SLOTS])
-            retries = sum(counts[1 + self._SLOTS :])
+            firsts = sum(counts[1 : 1 + slots])
+            retries = sum(counts[1 + slots : 1 + 2 * slots])
+            counts[1 + 2 * slots + index % slots] += 1
+            failures = sum(counts[1 + 2 * slots : 1 + 3 * slots])
+            reserve = self._refill(origin, counts[-2] + firsts, counts[-1] + failures)
             # "May not exceed": the retry being asked for must fit under the cap (the epsilon
             # keeps float noise such as 0.1 * 30 = 3.0000000000000004 from costing a retry).
-            if retries + 1 > self.ratio * firsts + self.minimum + 1e-9:
-                return False
-            counts[1 + self._SLOTS + index % self._SLOTS] += 1
-            return True
+            if retries + 1 <= self.ratio * firsts + self.minimum + 1e-9:
+                counts[1 + slots + index % slots] += 1
+                return True
+            if reserve[0] >= 1 and failures <= firsts:
+                reserve[0] -= 1
+                return True
+            return False
+
+    def _refill(self, origin: Hashable, firsts: int, failures: int) -> list[float]:
+        """The reserve of ``origin``, refilled by the successes since the last visit (the first
+        attempts that did not fail), given the running totals of firsts and failures."""
+        reserve = self._reserves.get(origin)
+        if reserve is None:
+            reserve = self._reserves[origin] = [float(self.reserve), firsts, failures]
+            return reserve
+        successes = (firsts - reserve[1]) - (failures - reserve[2])
+        if successes > 0:
+            reserve[0] = min(float(self.reserve), reserve[0] + self.ratio * successes)
+            reserve[1], reserve[2] = firsts, failures
+        return reserve
 
 
 DEFAULT_BUDGET = RetryBudget()
