@@ -90,21 +90,22 @@ def tasks(kind: str, url: str, key: str) -> None:
     asyncio.run(main())
 
 
-def _process(kind: str, url: str, key: str, redis_url: str | None, until: float) -> None:
+def _process(kind: str, url: str, key: str, redis_url: str | None, ready: Any) -> None:
     logging.getLogger("httpx_retries").disabled = True
     store = None
     if redis_url is not None and kind != "httpx-retries":
         store = remedy.RedisStore(redis_url, prefix=f"bench-{key}:")
     transport = sync_transport(kind, store)
     with httpx.Client(transport=transport, headers={"x-client-key": key}) as client:
-        push(client, url, until)
+        ready.wait()  # every process started (imports take seconds on a busy machine)
+        push(client, url, time.monotonic() + SECONDS)
 
 
 def processes(kind: str, url: str, key: str, redis_url: str | None) -> None:
-    until = time.monotonic() + SECONDS
     context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(PROCESSES)
     workers = [
-        context.Process(target=_process, args=(kind, url, key, redis_url, until))
+        context.Process(target=_process, args=(kind, url, key, redis_url, ready))
         for _ in range(PROCESSES)
     ]
     for worker in workers:

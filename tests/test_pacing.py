@@ -99,7 +99,7 @@ def test_the_gate_looks_at_names_only() -> None:
     assert mentions_quota(httpx.Headers({"X-RateLimit-Remaining": "1"}))
     assert mentions_quota(httpx.Headers({"x-rate-limit-remaining": "1"}))
     assert not mentions_quota(httpx.Headers({"x-ratelimit-reset": "1"}))  # no count: no quota
-    assert mentions_quota(httpx.Headers({"RateLimit-Policy": '"a";q=1;w=1'}))
+    assert not mentions_quota(httpx.Headers({"RateLimit-Policy": '"a";q=1;w=1'}))  # no count
     assert mentions_quota({"anything": "else"})  # not httpx's: parsed, not guessed
 
 

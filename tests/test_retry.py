@@ -1258,7 +1258,7 @@ def test_decide_deadline() -> None:
 
 
 def test_decide_spends_the_budget_only_when_every_other_rule_allows() -> None:
-    budget = RetryBudget(ratio=0, minimum=1)
+    budget = RetryBudget(ratio=0, minimum=1, reserve=0)
     policy = Retry(budget=budget, max_retry_after=10, deadline=20, wait=tenacity.wait_fixed(1))
     refused = [
         {"method": "POST", "kind": Remedy.RETRY_IF_SAFE},
