@@ -49,7 +49,7 @@ class Pacer:
             difference between the server and this machine.
     """
 
-    __slots__ = ("_lock", "_windows", "margin", "spread_below", "spread_min")
+    __slots__ = ("_inflight", "_lock", "_windows", "margin", "spread_below", "spread_min")
 
     def __init__(
         self, *, spread_below: float = 0.2, spread_min: int = 5, margin: float = 0.05
@@ -70,6 +70,9 @@ class Pacer:
         #: origin -> its window; empty until some response announced a quota (the hot path
         #: reads only its truthiness then).
         self._windows: dict[Origin, _Window] = {}
+        #: origin -> sends booked and not answered yet: a count a server announces does not
+        #: include them, so they are taken off it.
+        self._inflight: dict[Origin, int] = {}
 
     def __repr__(self) -> str:
         return (
@@ -88,6 +91,7 @@ class Pacer:
         """Forget every window (for tests, and after a change of account)."""
         with self._lock:
             self._windows.clear()
+            self._inflight.clear()
 
     def heard(self, origin: Origin, found: Quota, now: float) -> float | None:
         """Take in the quota a response to ``origin`` announced (``now`` on the monotonic
@@ -95,6 +99,11 @@ class Pacer:
         else None."""
         end = now + found.reset
         with self._lock:
+            inflight = max(self._inflight.pop(origin, 0) - 1, 0)
+            if inflight:
+                self._inflight[origin] = inflight
+            # What the server will have left once the sends it has not seen yet arrive.
+            left = found.remaining - inflight
             window = self._windows.get(origin)
             same = _SAME_WINDOW
             if window is not None and window.length is not None:
@@ -104,6 +113,7 @@ class Pacer:
                 if window is None and len(self._windows) >= _MAX_ORIGINS:
                     self._windows.pop(next(iter(self._windows)))
                 fresh = _Window(found, now)
+                fresh.left = left
                 if window is not None:
                     fresh.announced = window.announced
                     fresh.length = fresh.length or window.length
@@ -111,7 +121,7 @@ class Pacer:
                 self._windows[origin] = window = fresh
             elif end >= window.end - same:
                 # The same window: the server's count wins when it is lower (other clients).
-                window.left = min(window.left, found.remaining)
+                window.left = min(window.left, left)
                 window.limit = found.limit or window.limit
                 window.length = found.window or window.length
             else:
@@ -171,6 +181,8 @@ class Pacer:
             if wait > most:
                 return wait, window
             window.left = left - 1
+            if len(self._inflight) < _MAX_ORIGINS or origin in self._inflight:
+                self._inflight[origin] = self._inflight.get(origin, 0) + 1
             return wait, window
 
 

@@ -23,6 +23,7 @@ Sans-I/O: :func:`pace_before_send` returns the :class:`~._commands.Sleep` a driv
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING, Final
 
 from ._commands import Sleep, StoreOp
@@ -30,7 +31,7 @@ from ._exceptions import PacingRefused
 from ._http import Request, Response, origin_of, origin_text
 from ._pacer import DEFAULT_PACER, Pacer
 from ._policy import waits_disabled
-from ._quota import quota
+from ._quota import mentions_quota, quota
 from ._redact import redact_url
 
 if TYPE_CHECKING:
@@ -109,3 +110,25 @@ def _testing(pacer: Pacer) -> bool:
     """Inside ``testing.no_wait()`` the process-wide pacer is left alone, so that one test's
     quota cannot hold back the next one's requests (a pacer passed explicitly still paces)."""
     return pacer is DEFAULT_PACER and waits_disabled()
+
+
+def count_retry(settings: Settings, request: Request, policy: Retry, wait: float) -> None:
+    """Count a retry about to be sent after ``wait`` seconds in the quota it will spend, so
+    that the paced first sends leave room for it. Its wait stays the retry policy's: a
+    server's ``Retry-After`` takes precedence over its rate-limit headers."""
+    pacer = policy.pace
+    if pacer is None or not pacer._windows or _testing(pacer):
+        return
+    if request.extensions.get(PACE_EXTENSION) is False:
+        return
+    pacer.book(origin_of(request.url), settings.clock() + wait, math.inf)
+
+
+def hear_retry(
+    settings: Settings, request: Request, policy: Retry, outcome: Response | Exception
+) -> StoreOp | None:
+    """Take in the quota a retry's answer announces (see :func:`pace_after_response`)."""
+    pacer = policy.pace
+    if pacer is None or isinstance(outcome, Exception) or not mentions_quota(outcome.headers):
+        return None
+    return pace_after_response(settings, request, policy, pacer, outcome)

@@ -33,6 +33,7 @@ from ._http import (
     origin_text,
     set_authorization,
 )
+from ._pacing import count_retry, hear_retry
 from ._policy import Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
 from ._settings import Settings
@@ -267,11 +268,16 @@ def run(
                 # Before any user code runs: a hook that blocks must not hold the connection.
                 yield Close(response)
             _announce(record, policy, now)
+            assert policy is not None
+            count_retry(settings, request, policy, decision.wait)
             yield Sleep(decision.wait)
-            if policy is not None and policy.shrinks_timeouts:
+            if policy.shrinks_timeouts:
                 assert policy.deadline is not None
                 shrink_timeouts(request, policy.deadline - (settings.clock() - start.started))
             outcome = yield from resend(settings, request, proof)
+            share = hear_retry(settings, request, policy, outcome)
+            if share is not None:
+                yield share
             if not _failed(outcome):
                 return cast(Response, outcome)
             continue
