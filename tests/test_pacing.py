@@ -293,3 +293,22 @@ def test_pacing_is_on_by_default_and_shared_by_the_process() -> None:
 def test_pacer_arguments_are_checked(options: dict[str, float], name: str) -> None:
     with pytest.raises(ValueError, match=name):
         Pacer(**options)  # type: ignore[arg-type]
+
+
+def test_a_retry_is_counted_in_the_quota_and_its_answer_heard(mode: Mode, clock: FakeClock) -> None:
+    quota_headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Reset": "2"}
+    answers = iter(
+        [
+            httpx.Response(
+                429, headers={**quota_headers, "X-RateLimit-Remaining": "0", "Retry-After": "2"}
+            ),
+            httpx.Response(200, headers={**quota_headers, "X-RateLimit-Remaining": "3"}),
+        ]
+    )
+    pacer = Pacer(margin=0.0)
+    retry = Retry(budget=RetryBudget(), pace=pacer)
+    with mode.client(lambda request: next(answers), clock, retry=retry) as client:
+        assert client.get(URL).status_code == 200
+    assert clock.sleeps == [2.0]  # the server's Retry-After, as it said
+    assert pacer._inflight == {}  # the retry was counted, and its answer heard
+    assert pacer._windows[ORIGIN].left == 3
