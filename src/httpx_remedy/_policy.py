@@ -115,7 +115,17 @@ class RetryBudget:
     success path; the rest is computed when a retry is asked for.
     """
 
-    __slots__ = ("_lock", "_origins", "_reserves", "_slot", "minimum", "ratio", "reserve", "window")
+    __slots__ = (
+        "_fleet",
+        "_lock",
+        "_origins",
+        "_reserves",
+        "_slot",
+        "minimum",
+        "ratio",
+        "reserve",
+        "window",
+    )
     _SLOTS = 10
 
     def __init__(
@@ -144,6 +154,9 @@ class RetryBudget:
         self._origins: dict[Hashable, list[int]] = {}
         # origin -> [reserve left, firsts seen, failures seen] (the totals at the last visit)
         self._reserves: dict[Hashable, list[float]] = {}
+        # origin -> [when shared, fleet firsts, fleet retries, own firsts then, own retries
+        # then]: the counts of every process sharing a store, at the last share.
+        self._fleet: dict[Hashable, list[float]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -159,13 +172,14 @@ class RetryBudget:
                 oldest = next(iter(self._origins))
                 self._origins.pop(oldest)
                 self._reserves.pop(oldest, None)
-            counts = self._origins[origin] = [index] + [0] * (3 * slots + 2)
+            counts = self._origins[origin] = [index] + [0] * (3 * slots + 3)
         elif counts[0] != index:
             # Clear the slots that went by since the last visit (all of them after a long gap),
             # keeping the running totals the reserve is refilled from.
             for i in range(counts[0] + 1, min(index, counts[0] + slots) + 1):
                 at = 1 + i % slots
-                counts[-2] += counts[at]
+                counts[-3] += counts[at]
+                counts[-2] += counts[at + slots]
                 counts[-1] += counts[at + 2 * slots]
                 counts[at] = counts[at + slots] = counts[at + 2 * slots] = 0
             counts[0] = index
@@ -195,7 +209,13 @@ class RetryBudget:
             retries = sum(counts[1 + slots : 1 + 2 * slots])
             counts[1 + 2 * slots + index % slots] += 1
             failures = sum(counts[1 + 2 * slots : 1 + 3 * slots])
-            reserve = self._refill(origin, counts[-2] + firsts, counts[-1] + failures)
+            reserve = self._refill(origin, counts[-3] + firsts, counts[-1] + failures)
+            fleet = self._fleet.get(origin)
+            if fleet is not None and now - fleet[0] < self.window:
+                # Shared through a store: the fleet's counts at the last share, plus this
+                # process's own since.
+                firsts = max(firsts, int(fleet[1] + counts[-3] + firsts - fleet[3]))
+                retries = max(retries, int(fleet[2] + counts[-2] + retries - fleet[4]))
             # "May not exceed": the retry being asked for must fit under the cap (the epsilon
             # keeps float noise such as 0.1 * 30 = 3.0000000000000004 from costing a retry).
             if retries + 1 <= self.ratio * firsts + self.minimum + 1e-9:
@@ -205,6 +225,39 @@ class RetryBudget:
                 reserve[0] -= 1
                 return True
             return False
+
+    def to_share(self, origin: Hashable, now: float, every: float) -> tuple[int, int] | None:
+        """The first attempts and retries made to ``origin`` since the last share, when the
+        last share is ``every`` seconds old or more (else None): what a transport with a
+        store adds to the fleet's counts (``Store.share_counts``), on the failure path only."""
+        index = int(now / self._slot)
+        slots = self._SLOTS
+        with self._lock:
+            fleet = self._fleet.get(origin)
+            if fleet is not None and now - fleet[0] < every:
+                return None
+            counts = self._counts(origin, index)
+            firsts = counts[-3] + sum(counts[1 : 1 + slots])
+            retries = counts[-2] + sum(counts[1 + slots : 1 + 2 * slots])
+            if fleet is None:  # the first share: what the window holds
+                return sum(counts[1 : 1 + slots]), sum(counts[1 + slots : 1 + 2 * slots])
+            return int(firsts - fleet[3]), int(retries - fleet[4])
+
+    def shared(self, origin: Hashable, now: float, fleet: tuple[int, int] | None) -> None:
+        """Take in the fleet's counts for ``origin`` (firsts and retries in the window, every
+        process's, this one's included) that ``Store.share_counts`` returned."""
+        index = int(now / self._slot)
+        slots = self._SLOTS
+        with self._lock:
+            counts = self._counts(origin, index)
+            firsts = counts[-3] + sum(counts[1 : 1 + slots])
+            retries = counts[-2] + sum(counts[1 + slots : 1 + 2 * slots])
+            if fleet is None:
+                self._fleet.pop(origin, None)
+                return
+            if len(self._fleet) >= 10_000 and origin not in self._fleet:
+                self._fleet.pop(next(iter(self._fleet)))
+            self._fleet[origin] = [now, fleet[0], fleet[1], firsts, retries]
 
     def _refill(self, origin: Hashable, firsts: int, failures: int) -> list[float]:
         """The reserve of ``origin``, refilled by the successes since the last visit (the first

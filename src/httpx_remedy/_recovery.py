@@ -248,6 +248,22 @@ def run(
             continue
 
         decision = Decision(False)
+        if (
+            policy is not None
+            and found.kind is not None
+            and policy.budget is not None
+            and settings.store is not None
+            and settings.store.shares_counts
+        ):
+            # The budget counted across the processes sharing the store, on the failure path
+            # only and at most every tenth of its window.
+            budget = policy.budget
+            due = budget.to_share(origin, now, budget.window / 10)
+            if due is not None:
+                fleet = yield StoreOp(
+                    settings.store, "share_counts", (origin_text(origin), *due, budget.window)
+                )
+                budget.shared(origin, now, cast("tuple[int, int] | None", fleet))
         if policy is not None and found.kind is not None:
             decision = decide(
                 policy,

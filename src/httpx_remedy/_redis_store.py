@@ -69,6 +69,8 @@ class RedisStore(Store):
     Needs redis-py: ``pip install 'httpx-remedy[redis]'``.
     """
 
+    shares_counts = True
+
     def __init__(
         self,
         url: str = "redis://127.0.0.1:6379/0",
@@ -198,6 +200,35 @@ class RedisStore(Store):
         if self._listener is None:
             self._listen()
         return self.local.paused_for(origin)
+
+    def share_counts(
+        self, origin: str, firsts: int, retries: int, window: float
+    ) -> tuple[int, int] | None:
+        # One round trip: add to this tenth of the window's hash, read the last ten. The
+        # slots are on the wall clock, which the processes share (monotonic clocks differ).
+        if not self._available():
+            return None
+        slot = window / 10
+        index = int(time.time() / slot)
+        keys = [f"{self.prefix}budget:{{{origin}}}:{i}" for i in range(index - 9, index + 1)]
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            if firsts:
+                pipe.hincrby(keys[-1], "f", firsts)
+            if retries:
+                pipe.hincrby(keys[-1], "r", retries)
+            pipe.pexpire(keys[-1], max(1, int((window + slot) * 1000)))
+            for key in keys:
+                pipe.hmget(key, "f", "r")
+            found = pipe.execute()[-10:]
+        except self._errors as error:
+            self._fault(error)
+            return None
+        self._recovered()
+        return (
+            sum(int(f or 0) for f, _ in found),
+            sum(int(r or 0) for _, r in found),
+        )
 
     def close(self) -> None:
         """Stop listening for pauses and close the connections."""
