@@ -110,3 +110,39 @@ def test_a_storm_stays_under_1_15_sends_per_request(requests: int) -> None:
             with pytest.raises(remedy.ServiceUnavailable):
                 client.get("https://api.example.com/items")
     assert sends[0] / requests <= 1.15
+
+
+def test_a_store_that_shares_nothing_leaves_the_budget_local() -> None:
+    import anyio
+
+    store = remedy.MemoryStore()
+    assert not store.shares_counts
+    assert store.share_counts("https://api.example.com", 3, 1, 10.0) is None
+    assert anyio.run(store.ashare_counts, "https://api.example.com", 3, 1, 10.0) is None
+
+
+def test_a_redis_that_is_down_shares_nothing() -> None:
+    from .fleet_worker import free_port
+
+    store = remedy.RedisStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
+    try:
+        assert store.share_counts("https://api.example.com", 3, 1, 10.0) is None
+        assert store.share_counts("https://api.example.com", 3, 1, 10.0) is None  # resting
+    finally:
+        store.close()
+
+
+def test_the_fleet_counts_are_taken_in() -> None:
+    budget = RetryBudget(ratio=0, minimum=10, reserve=0)
+    budget.record_request(A, 1.0)
+    assert budget.to_share(A, 1.0, 1.0) == (1, 0)  # the first share: the window's counts
+    budget.shared(A, 1.0, (100, 10))  # the fleet spent its 10 already
+    assert budget.to_share(A, 1.5, 1.0) is None  # not due: recent, no retry since
+    assert not budget.try_spend(A, 1.5)
+    assert budget.to_share(A, 2.0, 1.0) == (0, 0)  # due by time
+    budget.shared(A, 2.0, (100, 2))
+    assert budget.try_spend(A, 2.0)
+    assert budget.try_spend(A, 2.0)
+    assert budget.to_share(A, 2.1, 1.0) == (0, 2)  # due: two retries since (10 / 5)
+    budget.shared(A, 2.1, None)  # the store stopped sharing: local counts again
+    assert budget.try_spend(A, 2.1)

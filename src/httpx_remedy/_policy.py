@@ -227,21 +227,24 @@ class RetryBudget:
             return False
 
     def to_share(self, origin: Hashable, now: float, every: float) -> tuple[int, int] | None:
-        """The first attempts and retries made to ``origin`` since the last share, when the
-        last share is ``every`` seconds old or more (else None): what a transport with a
-        store adds to the fleet's counts (``Store.share_counts``), on the failure path only."""
+        """The first attempts and retries made to ``origin`` since the last share, when it is
+        due (else None): what a transport with a store adds to the fleet's counts
+        (``Store.share_counts``), on the failure path only. Due when the last share is
+        ``every`` seconds old, or when this process has retried ``minimum / 5`` times since
+        (so that a fleet cannot spend its fixed part many times over between two shares)."""
         index = int(now / self._slot)
         slots = self._SLOTS
         with self._lock:
             fleet = self._fleet.get(origin)
-            if fleet is not None and now - fleet[0] < every:
-                return None
             counts = self._counts(origin, index)
             firsts = counts[-3] + sum(counts[1 : 1 + slots])
             retries = counts[-2] + sum(counts[1 + slots : 1 + 2 * slots])
             if fleet is None:  # the first share: what the window holds
                 return sum(counts[1 : 1 + slots]), sum(counts[1 + slots : 1 + 2 * slots])
-            return int(firsts - fleet[3]), int(retries - fleet[4])
+            since = int(retries - fleet[4])
+            if now - fleet[0] < every and since < max(1, self.minimum // 5):
+                return None
+            return int(firsts - fleet[3]), since
 
     def shared(self, origin: Hashable, now: float, fleet: tuple[int, int] | None) -> None:
         """Take in the fleet's counts for ``origin`` (firsts and retries in the window, every
