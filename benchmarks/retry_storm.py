@@ -148,6 +148,56 @@ def main() -> None:
         print(f"  {name:<48} {successes:>7}/50")
     met = blips["httpx-remedy, default RetryBudget()"] == 50
     print(f"  target: default budget 50/50 -> {'met' if met else 'MISSED'}")
+    fleet_storm()
+
+
+FLEET, FLEET_REQUESTS = 8, 200
+
+
+def fleet_storm() -> None:
+    """8 processes in a storm (200 requests each, 200 a second), the default budget counted
+    alone in each process, then shared through a RedisStore (needs redis-server)."""
+    import multiprocessing
+    import shutil
+    import sys
+    import uuid
+    from pathlib import Path
+
+    if shutil.which("redis-server") is None:
+        print("\nFleet storm: skipped (no redis-server)")
+        return
+    sys.path.insert(0, str(Path(__file__).parent.parent))
+    from tests.budget_worker import storm as worker
+    from tests.fleet_worker import RedisServer
+
+    server = RedisServer(shutil.which("redis-server") or "").start()
+    try:
+
+        def run(url: str | None) -> float:
+            context = multiprocessing.get_context("spawn")
+            ready, sends = context.Barrier(FLEET), context.Queue()
+            options: dict[str, object] = {}  # the default RetryBudget()
+            workers = [
+                context.Process(
+                    target=worker,
+                    args=(url, f"bench-{uuid.uuid4().hex}:", FLEET_REQUESTS, ready, sends, options),
+                )
+                for _ in range(FLEET)
+            ]
+            for process in workers:
+                process.start()
+            total = sum(sends.get(timeout=120) for _ in workers)
+            for process in workers:
+                process.join()
+            return total / (FLEET * FLEET_REQUESTS)
+
+        alone, shared = run(None), run(server.url)
+    finally:
+        server.stop()
+    print(f"\nFleet storm: {FLEET} processes x {FLEET_REQUESTS} requests, always 503, 4 attempts")
+    print(f"  {'case':<48} {'sends/request':>14}")
+    print(f"  {'default budget, each process alone':<48} {alone:>14.3f}")
+    print(f"  {'default budget, shared through a RedisStore':<48} {shared:>14.3f}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,14 @@ import httpx_remedy as remedy
 from httpx_remedy.testing import no_wait
 
 
-def storm(redis_url: str | None, prefix: str, requests: int, ready: Any, sends: Any) -> None:
+def storm(
+    redis_url: str | None,
+    prefix: str,
+    requests: int,
+    ready: Any,
+    sends: Any,
+    budget_options: dict[str, Any] | None = None,
+) -> None:
     count = [0]
 
     def down(request: httpx.Request) -> httpx.Response:
@@ -21,7 +28,10 @@ def storm(redis_url: str | None, prefix: str, requests: int, ready: Any, sends: 
         return httpx.Response(503)
 
     store = remedy.RedisStore(redis_url, prefix=prefix) if redis_url else None
-    budget = remedy.RetryBudget(ratio=0, minimum=10, reserve=0, window=10)
+    options = (
+        {"ratio": 0, "minimum": 10, "reserve": 0} if budget_options is None else budget_options
+    )
+    budget = remedy.RetryBudget(**options)
     transport = remedy.RemedyTransport(
         httpx.MockTransport(down), retry=remedy.Retry(max_attempts=4, budget=budget), store=store
     )
