@@ -210,6 +210,7 @@ class RetryBudget:
             counts[1 + 2 * slots + index % slots] += 1
             failures = sum(counts[1 + 2 * slots : 1 + 3 * slots])
             reserve = self._refill(origin, counts[-3] + firsts, counts[-1] + failures)
+            own_firsts = firsts  # the reserve tells a blip from a storm on this process's own
             fleet = self._fleet.get(origin)
             if fleet is not None and now - fleet[0] < self.window:
                 # Shared through a store: the fleet's counts at the last share, plus this
@@ -221,7 +222,7 @@ class RetryBudget:
             if retries + 1 <= self.ratio * firsts + self.minimum + 1e-9:
                 counts[1 + slots + index % slots] += 1
                 return True
-            if reserve[0] >= 1 and failures <= firsts:
+            if reserve[0] >= 1 and failures <= own_firsts:
                 reserve[0] -= 1
                 return True
             return False
