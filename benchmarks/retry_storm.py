@@ -177,10 +177,11 @@ def fleet_storm() -> None:
             context = multiprocessing.get_context("spawn")
             ready, sends = context.Barrier(FLEET), context.Queue()
             options: dict[str, object] = {}  # the default RetryBudget()
+            prefix = f"bench-{uuid.uuid4().hex}:"  # one for the whole fleet
             workers = [
                 context.Process(
                     target=worker,
-                    args=(url, f"bench-{uuid.uuid4().hex}:", FLEET_REQUESTS, ready, sends, options),
+                    args=(url, prefix, FLEET_REQUESTS, ready, sends, options),
                 )
                 for _ in range(FLEET)
             ]
