@@ -277,6 +277,8 @@ def test_pacing_is_on_by_default_and_shared_by_the_process() -> None:
     assert Retry().pace is DEFAULT_PACER
     assert Retry(pace=False).pace is None
     assert "pace" not in repr(Retry())
+    assert "pace=False" in repr(Retry(pace=False))
+    assert "pace=Pacer(spread_below=0.1" in repr(Retry(pace=Pacer(spread_below=0.1)))
     with pytest.raises(TypeError, match="pace"):
         Retry(pace="yes")  # type: ignore[arg-type]
 

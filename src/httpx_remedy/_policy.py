@@ -421,6 +421,8 @@ class Retry:
             value = getattr(self, name)
             if name == "deadline":
                 shown += [f"deadline={value!r}", f"shrinks_timeouts={self.shrinks_timeouts!r}"]
+            elif name == "pace" and value is None:
+                shown.append("pace=False")
             elif not _same(value, default):
                 shown.append(f"{name}={value!r}")
         return f"Retry({', '.join(shown)})"
