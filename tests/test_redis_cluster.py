@@ -16,7 +16,23 @@ import pytest
 
 import httpx_remedy as remedy
 
-from .fleet_worker import free_port
+
+def cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free and valid too: an ephemeral port
+    from ``free_port()`` may be above 55535, where redis-server refuses to start."""
+    import random
+    import socket
+
+    while True:
+        port = random.randint(20000, 45000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +44,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
         if os.environ.get("HTTPX_REMEDY_REQUIRE_REDIS"):
             pytest.fail("redis-server and redis-cli are required (HTTPX_REMEDY_REQUIRE_REDIS)")
         pytest.skip("redis-server and redis-cli are not installed")
-    ports = [free_port() for _ in range(3)]
+    ports: list[int] = []
+    while len(ports) < 3:
+        port = cluster_port()
+        if port not in ports:
+            ports.append(port)
     processes = []
     for port in ports:
         folder: Path = tmp_path_factory.mktemp(f"node{port}")
