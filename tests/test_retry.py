@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 import httpx_remedy as remedy
 from httpx_remedy import Attempt, Remedy, Retry, RetryBudget
+from httpx_remedy._pacer import DEFAULT_PACER
 from httpx_remedy._policy import DEFAULT_BUDGET, Decision, decide, retry_kind
 from httpx_remedy.testing import no_wait, use_clock
 
@@ -511,6 +512,7 @@ POLICIES = st.builds(
 def test_no_wait_ever_exceeds_max_retry_after(
     mode: Mode, policy: Retry, status: int, headers: list[dict[str, str]]
 ) -> None:
+    DEFAULT_PACER.clear()  # an earlier example's quota headers are not this one's
     clock = FakeClock()
     server = Server(*[(status, h) for h in headers])
     with (
