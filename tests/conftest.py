@@ -14,6 +14,7 @@ import pytest
 
 import httpx_remedy as remedy
 from httpx_remedy import RetryBudget
+from httpx_remedy._pacer import DEFAULT_PACER
 
 # Re-exported for test files written against conftest before tests/helpers existed.
 from .helpers import (  # noqa: F401
@@ -50,6 +51,14 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _forget_quotas() -> Iterator[None]:
+    """The process-wide pacer forgets the quotas a test's servers announced, so that they
+    cannot hold back the next test's requests."""
+    yield
+    DEFAULT_PACER.clear()
 
 
 @pytest.fixture

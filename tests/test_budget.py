@@ -48,13 +48,13 @@ def _spends(budget: RetryBudget, origin: str, now: float, tries: int = 1000) -> 
 def test_defaults() -> None:
     budget = RetryBudget()
     assert (budget.ratio, budget.minimum, budget.window) == (0.1, 5, 10.0)
-    assert repr(budget) == "RetryBudget(ratio=0.1, minimum=5, window=10)"
+    assert repr(budget) == "RetryBudget(ratio=0.1, minimum=5, window=10, reserve=20)"
 
 
 def test_accepts_good_values() -> None:
-    budget = RetryBudget(ratio=0, minimum=0, window=0.5)
+    budget = RetryBudget(reserve=0, ratio=0, minimum=0, window=0.5)
     assert (budget.ratio, budget.minimum, budget.window) == (0.0, 0, 0.5)
-    assert isinstance(RetryBudget(ratio=1).ratio, float)
+    assert isinstance(RetryBudget(reserve=0, ratio=1).ratio, float)
 
 
 @pytest.mark.parametrize(
@@ -87,12 +87,12 @@ def test_validates_its_arguments(options: dict[str, Any], words: str) -> None:
 
 
 def test_minimum_without_any_request() -> None:
-    budget = RetryBudget(ratio=0.1, minimum=5)
+    budget = RetryBudget(reserve=0, ratio=0.1, minimum=5)
     assert _spends(budget, A, 0.0) == 5
 
 
 def test_nothing_at_all_when_ratio_and_minimum_are_zero() -> None:
-    budget = RetryBudget(ratio=0, minimum=0)
+    budget = RetryBudget(reserve=0, ratio=0, minimum=0)
     for _ in range(100):
         budget.record_request(A, 0.0)
     assert not budget.try_spend(A, 0.0)
@@ -113,7 +113,7 @@ def test_nothing_at_all_when_ratio_and_minimum_are_zero() -> None:
 def test_ratio_of_first_attempts_plus_minimum(
     ratio: float, minimum: int, firsts: int, allowed: int
 ) -> None:
-    budget = RetryBudget(ratio=ratio, minimum=minimum)
+    budget = RetryBudget(reserve=0, ratio=ratio, minimum=minimum)
     for _ in range(firsts):
         budget.record_request(A, 1.0)
     assert _spends(budget, A, 1.0) == allowed
@@ -132,14 +132,14 @@ def test_a_fractional_cap_is_never_exceeded(
     ratio: float, minimum: int, firsts: int, allowed: int
 ) -> None:
     """ "Retries may not exceed ratio x first attempts + minimum": no rounding up."""
-    budget = RetryBudget(ratio=ratio, minimum=minimum)
+    budget = RetryBudget(reserve=0, ratio=ratio, minimum=minimum)
     for _ in range(firsts):
         budget.record_request(A, 1.0)
     assert _spends(budget, A, 1.0) == allowed
 
 
 def test_retries_never_exceed_ratio_times_firsts_plus_minimum_as_traffic_grows() -> None:
-    budget = RetryBudget(ratio=0.1, minimum=5)
+    budget = RetryBudget(reserve=0, ratio=0.1, minimum=5)
     retries = 0
     for firsts in range(1, 301):
         budget.record_request(A, 2.0)
@@ -149,7 +149,7 @@ def test_retries_never_exceed_ratio_times_firsts_plus_minimum_as_traffic_grows()
 
 
 def test_old_first_attempts_drop_out_after_the_window() -> None:
-    budget = RetryBudget(ratio=0.1, minimum=0, window=10)
+    budget = RetryBudget(reserve=0, ratio=0.1, minimum=0, window=10)
     for _ in range(100):
         budget.record_request(A, 0.0)
     assert _spends(budget, A, 0.0, tries=5) == 5
@@ -166,7 +166,7 @@ def test_old_first_attempts_drop_out_after_the_window() -> None:
 
 
 def test_old_retries_drop_out_after_the_window() -> None:
-    budget = RetryBudget(ratio=0, minimum=2, window=10)
+    budget = RetryBudget(reserve=0, ratio=0, minimum=2, window=10)
     assert _spends(budget, A, 100.0) == 2
     assert not budget.try_spend(A, 105.0)
     assert not budget.try_spend(A, 109.0)
@@ -174,7 +174,7 @@ def test_old_retries_drop_out_after_the_window() -> None:
 
 
 def test_a_sliding_window_forgets_slot_by_slot() -> None:
-    budget = RetryBudget(ratio=1, minimum=0, window=10)
+    budget = RetryBudget(reserve=0, ratio=1, minimum=0, window=10)
     budget.record_request(A, 0.0)
     budget.record_request(A, 5.0)
     assert _spends(budget, A, 5.0) == 2
@@ -187,7 +187,7 @@ def test_a_sliding_window_forgets_slot_by_slot() -> None:
 
 
 def test_a_long_gap_forgets_everything() -> None:
-    budget = RetryBudget(ratio=1, minimum=0, window=10)
+    budget = RetryBudget(reserve=0, ratio=1, minimum=0, window=10)
     for _ in range(50):
         budget.record_request(A, 0.0)
     assert _spends(budget, A, 0.0) == 50
@@ -197,7 +197,7 @@ def test_a_long_gap_forgets_everything() -> None:
 
 
 def test_each_origin_has_its_own_budget() -> None:
-    budget = RetryBudget(ratio=0, minimum=3)
+    budget = RetryBudget(reserve=0, ratio=0, minimum=3)
     assert _spends(budget, A, 0.0) == 3
     assert _spends(budget, B, 0.0) == 3
     budget.record_request(A, 0.0)
@@ -235,14 +235,14 @@ def _in_threads(count: int, work: Callable[[], int]) -> list[int]:
 @pytest.mark.usefixtures("busy_switching")
 def test_concurrent_spending_never_exceeds_a_fixed_cap() -> None:
     for _ in range(5):
-        budget = RetryBudget(ratio=0, minimum=300)
+        budget = RetryBudget(reserve=0, ratio=0, minimum=300)
         spent = _in_threads(8, lambda b=budget: sum(b.try_spend(A, 0.0) for _ in range(400)))
         assert sum(spent) == 300
 
 
 @pytest.mark.usefixtures("busy_switching")
 def test_concurrent_requests_and_retries_never_exceed_the_ratio() -> None:
-    budget = RetryBudget(ratio=0.5, minimum=20)
+    budget = RetryBudget(reserve=0, ratio=0.5, minimum=20)
 
     def work() -> int:
         mine = 0
@@ -268,7 +268,7 @@ def _budget_policy(budget: RetryBudget, **options: Any) -> Retry:
 
 def test_a_failing_origin_sees_a_trickle_of_retries(mode: Mode, clock: FakeClock) -> None:
     handler = _always(503)
-    policy = _budget_policy(RetryBudget(ratio=0.1, minimum=5), max_attempts=4)
+    policy = _budget_policy(RetryBudget(reserve=0, ratio=0.1, minimum=5), max_attempts=4)
     with mode.client(handler, clock, retry=policy) as client:
         for _ in range(200):
             with pytest.raises(remedy.ServiceUnavailable):
@@ -290,7 +290,7 @@ def test_without_a_budget_every_request_retries_fully(clock: FakeClock) -> None:
 
 def test_a_spent_budget_raises_at_once_and_says_so(mode: Mode, clock: FakeClock) -> None:
     handler = _always(503)
-    policy = _budget_policy(RetryBudget(ratio=0, minimum=2), max_attempts=5)
+    policy = _budget_policy(RetryBudget(reserve=0, ratio=0, minimum=2), max_attempts=5)
     with mode.client(handler, clock, retry=policy) as client:
         with pytest.raises(remedy.ServiceUnavailable) as first:
             client.get("https://a.example.test/items")
@@ -311,7 +311,7 @@ def test_a_spent_budget_raises_at_once_and_says_so(mode: Mode, clock: FakeClock)
 
 def test_the_budget_is_per_origin(mode: Mode, clock: FakeClock) -> None:
     handler = _always(503)
-    policy = _budget_policy(RetryBudget(ratio=0, minimum=2), max_attempts=3)
+    policy = _budget_policy(RetryBudget(reserve=0, ratio=0, minimum=2), max_attempts=3)
     with mode.client(handler, clock, retry=policy) as client:
         with pytest.raises(remedy.ServiceUnavailable):
             client.get("https://a.example.test/")
@@ -326,7 +326,7 @@ def test_the_budget_is_per_origin(mode: Mode, clock: FakeClock) -> None:
 
 def test_scheme_and_port_make_different_origins(clock: FakeClock) -> None:
     handler = _always(503)
-    policy = _budget_policy(RetryBudget(ratio=0, minimum=1), max_attempts=2)
+    policy = _budget_policy(RetryBudget(reserve=0, ratio=0, minimum=1), max_attempts=2)
     with sync_client(handler, clock, retry=policy) as client:
         for url in (
             "https://a.example.test/",
@@ -341,7 +341,7 @@ def test_scheme_and_port_make_different_origins(clock: FakeClock) -> None:
 
 def test_one_origin_spelled_two_ways_shares_one_budget(clock: FakeClock) -> None:
     handler = _always(503)
-    policy = _budget_policy(RetryBudget(ratio=0, minimum=1), max_attempts=2)
+    policy = _budget_policy(RetryBudget(reserve=0, ratio=0, minimum=1), max_attempts=2)
     with sync_client(handler, clock, retry=policy) as client:
         with pytest.raises(remedy.ServiceUnavailable):
             client.get("https://A.Example.test:443/one")
@@ -359,7 +359,7 @@ def test_a_success_still_counts_as_a_first_attempt(clock: FakeClock) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(next(statuses))
 
-    policy = _budget_policy(RetryBudget(ratio=0.1, minimum=0), max_attempts=100)
+    policy = _budget_policy(RetryBudget(reserve=0, ratio=0.1, minimum=0), max_attempts=100)
     with sync_client(handler, clock, retry=policy) as client:
         for _ in range(99):
             client.get("https://a.example.test/")
@@ -381,7 +381,7 @@ def test_the_default_policy_shares_one_process_wide_budget() -> None:
 
 
 def test_two_transports_given_one_budget_pool_it(clock: FakeClock) -> None:
-    budget = RetryBudget(ratio=0, minimum=2)
+    budget = RetryBudget(reserve=0, ratio=0, minimum=2)
     first, second = _always(503), _always(503)
     policy = _budget_policy(budget, max_attempts=5)
     with (
@@ -402,12 +402,16 @@ def test_two_transports_given_one_budget_pool_it(clock: FakeClock) -> None:
 def test_transports_with_their_own_budgets_do_not_pool(clock: FakeClock) -> None:
     first, second = _always(503), _always(503)
     with (
-        sync_client(first, clock, retry=_budget_policy(RetryBudget(ratio=0, minimum=2))) as one,
+        sync_client(
+            first, clock, retry=_budget_policy(RetryBudget(reserve=0, ratio=0, minimum=2))
+        ) as one,
         pytest.raises(remedy.ServiceUnavailable),
     ):
         one.get("https://a.example.test/")
     with (
-        sync_client(second, clock, retry=_budget_policy(RetryBudget(ratio=0, minimum=2))) as two,
+        sync_client(
+            second, clock, retry=_budget_policy(RetryBudget(reserve=0, ratio=0, minimum=2))
+        ) as two,
         pytest.raises(remedy.ServiceUnavailable),
     ):
         two.get("https://a.example.test/")
@@ -416,8 +420,8 @@ def test_transports_with_their_own_budgets_do_not_pool(clock: FakeClock) -> None
 
 def test_a_per_request_policy_draws_on_its_own_budget(clock: FakeClock) -> None:
     handler = _always(503)
-    spent = RetryBudget(ratio=0, minimum=0)
-    roomy = RetryBudget(ratio=0, minimum=10)
+    spent = RetryBudget(reserve=0, ratio=0, minimum=0)
+    roomy = RetryBudget(reserve=0, ratio=0, minimum=10)
     with sync_client(handler, clock, retry=_budget_policy(spent)) as client:
         with pytest.raises(remedy.ServiceUnavailable):
             client.get("https://a.example.test/")
@@ -434,7 +438,7 @@ def test_a_per_request_policy_draws_on_its_own_budget(clock: FakeClock) -> None:
 def test_the_transport_records_first_attempts_on_its_clock(clock: FakeClock) -> None:
     """The window runs on the transport's monotonic clock: after it, old traffic is forgotten."""
     handler = _always(503)
-    budget = RetryBudget(ratio=0, minimum=1, window=10)
+    budget = RetryBudget(reserve=0, ratio=0, minimum=1, window=10)
     transport = on_clock(
         remedy.RemedyTransport(
             httpx.MockTransport(handler), retry=_budget_policy(budget, max_attempts=2)
@@ -460,7 +464,7 @@ def test_the_transport_records_first_attempts_on_its_clock(clock: FakeClock) -> 
 
 @pytest.mark.anyio
 async def test_async_and_sync_transports_given_one_budget_pool_it(clock: FakeClock) -> None:
-    budget = RetryBudget(ratio=0, minimum=2)
+    budget = RetryBudget(reserve=0, ratio=0, minimum=2)
     first, second = _always(503), _always(503)
     with (
         sync_client(first, clock, retry=_budget_policy(budget)) as one,
@@ -494,7 +498,7 @@ def test_no_wait_leaves_the_process_wide_budget_alone() -> None:
             assert len(caught.value.attempts) == 3
             assert "budget" not in (caught.value.attempts[-1].note or "")
 
-    own = RetryBudget(ratio=0.0, minimum=0)
+    own = RetryBudget(reserve=0, ratio=0.0, minimum=0)
     explicit = remedy.RemedyTransport(
         httpx.MockTransport(always_503), retry=remedy.Retry(budget=own)
     )
@@ -509,7 +513,7 @@ def test_no_wait_leaves_the_process_wide_budget_alone() -> None:
 
 
 def test_the_budget_remembers_at_most_ten_thousand_origins() -> None:
-    budget = RetryBudget(ratio=0.0, minimum=1)
+    budget = RetryBudget(reserve=0, ratio=0.0, minimum=1)
     for i in range(10_050):
         budget.record_request(f"https://h{i}.example.test", 1.0)
     assert len(budget._origins) == 10_000

@@ -118,7 +118,7 @@ def test_begin_adds_one_idempotency_key_to_post_and_patch_only() -> None:
 
 
 def test_begin_counts_the_first_attempt_in_the_retry_budget() -> None:
-    budget = remedy.RetryBudget(ratio=1.0, minimum=0)
+    budget = remedy.RetryBudget(ratio=1.0, minimum=0, reserve=0)
     config = settings(retry=policy(budget=budget))
     origin = ("https", "api.example.com", None)
     assert not budget.try_spend(origin, 1_000.0)  # nothing earned yet
@@ -456,7 +456,7 @@ def test_a_deadline_shrinks_the_resend_and_stops_a_wait_that_would_overrun_it() 
 
 
 def test_a_spent_retry_budget_is_not_drawn_on_and_says_so() -> None:
-    config = settings(retry=policy(budget=remedy.RetryBudget(ratio=0, minimum=0)))
+    config = settings(retry=policy(budget=remedy.RetryBudget(ratio=0, minimum=0, reserve=0)))
     request = httpx.Request("GET", URL)
     busy = answer(503, request, headers={"Retry-After": "1"})
     flow = recover(config, request, busy)

@@ -172,7 +172,7 @@ def test_a_clock_that_goes_back_is_counted_in_its_own_slot() -> None:
 
 
 def test_the_counted_firsts_pay_for_retries() -> None:
-    budget = RetryBudget(ratio=0.5, minimum=0, window=10.0)
+    budget = RetryBudget(ratio=0.5, minimum=0, window=10.0, reserve=0)
     for _ in range(10):
         budget.record_request(ORIGIN, 5.0)
     assert sum(budget.try_spend(ORIGIN, 5.0) for _ in range(100)) == 5

@@ -97,7 +97,7 @@ def test_retries_show_on_the_requests_span_and_in_the_metrics(
 
 
 def test_a_budget_refusal_and_the_final_failure(mode: Mode, clock: FakeClock, otel: Otel) -> None:
-    policy = remedy.Retry(budget=remedy.RetryBudget(ratio=0, minimum=0))
+    policy = remedy.Retry(budget=remedy.RetryBudget(ratio=0, minimum=0, reserve=0))
     with (
         otel.client(mode, Server(503), clock, retry=policy) as client,
         pytest.raises(remedy.ServiceUnavailable),

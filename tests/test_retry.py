@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 import httpx_remedy as remedy
 from httpx_remedy import Attempt, Remedy, Retry, RetryBudget
+from httpx_remedy._pacer import DEFAULT_PACER
 from httpx_remedy._policy import DEFAULT_BUDGET, Decision, decide, retry_kind
 from httpx_remedy.testing import no_wait, use_clock
 
@@ -511,6 +512,7 @@ POLICIES = st.builds(
 def test_no_wait_ever_exceeds_max_retry_after(
     mode: Mode, policy: Retry, status: int, headers: list[dict[str, str]]
 ) -> None:
+    DEFAULT_PACER.clear()  # an earlier example's quota headers are not this one's
     clock = FakeClock()
     server = Server(*[(status, h) for h in headers])
     with (
@@ -1259,7 +1261,7 @@ def test_decide_deadline() -> None:
 
 
 def test_decide_spends_the_budget_only_when_every_other_rule_allows() -> None:
-    budget = RetryBudget(ratio=0, minimum=1)
+    budget = RetryBudget(ratio=0, minimum=1, reserve=0)
     policy = Retry(budget=budget, max_retry_after=10, deadline=20, wait=tenacity.wait_fixed(1))
     refused = [
         {"method": "POST", "kind": Remedy.RETRY_IF_SAFE},

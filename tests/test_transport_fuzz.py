@@ -527,6 +527,10 @@ def check_error(example: Example, call: Call, number: int, secrets: set[str]) ->
             assert last.answer.status < 400
         elif isinstance(error, remedy.ReauthenticationRequired):
             assert number > 0 or call.hops > 1, "a rejection remembered before there was one"
+        elif isinstance(error, remedy.PacingRefused):
+            # The process-wide pacer heard a spent quota in an earlier call's headers.
+            assert error.retry_after > 0
+            assert error.source
         elif isinstance(error, remedy.OriginPaused):
             assert setup.store
         elif isinstance(error, remedy.TokenEndpointUnreachable):

@@ -93,6 +93,7 @@ from ._exceptions import (
     LoginCancelled,
     LoginTimeout,
     OriginPaused,
+    PacingRefused,
     ReauthenticationRequired,
     RemedyError,
     TokenEndpointUnreachable,
@@ -102,6 +103,7 @@ from ._exceptions import (
 from ._grants import ClientCredentials, RefreshToken
 from ._listen import Listener, get_listeners, set_listeners
 from ._log_listener import LoggingListener
+from ._pacer import Pacer
 from ._policy import Attempt, Retry, RetryBudget, RetryHook
 from ._portable import redacted
 from ._raise_for_status import araise_for_status, raise_for_status
@@ -166,6 +168,8 @@ __all__ = [
     "OAuthError",
     "OAuthServerError",
     "OriginPaused",
+    "Pacer",
+    "PacingRefused",
     "PauseHeard",
     "PauseHonoured",
     "PayloadTooLarge",

@@ -66,7 +66,9 @@ others derive from :class:`RemedyError`::
     │           └── UnsupportedTokenType       unsupported_token_type
     └── RemedyError                            raised by the library, not made from a response
         ├── OriginPaused                       another process heard a pause longer than this
-        │                                      request may wait (.origin, .retry_after)
+        │   │                                  request may wait (.origin, .retry_after)
+        │   └── PacingRefused                  the server's quota is spent until a reset
+        │                                      further away than this request may wait
         ├── ReauthenticationRequired           the grant was rejected for good earlier (.cause)
         ├── InsecureTransportError             (also a ValueError) credentials or tokens over
         │                                      plain http:// to a host that is not loopback
@@ -131,6 +133,51 @@ class OriginPaused(RemedyError):
         )
         self.origin = origin
         self.retry_after = retry_after
+
+
+class PacingRefused(OriginPaused):
+    """The client's own pacing refused to send: the server announced that the quota is spent
+    (``remaining=0`` in its rate-limit headers) until a reset further away than this request
+    may wait (``max_retry_after``, or its deadline). Raised at once, before sending, instead
+    of collecting a 429; an :class:`OriginPaused`, so code catching that catches this too.
+
+    Attributes:
+        origin: the origin, ``https://api.example.com``.
+        retry_after: seconds until the quota returns, as the client computed them.
+        remaining: requests the client counts as left in the server's window (0: spent).
+        limit: the requests a window allows, when the server said; else None.
+        window: the window's length in seconds, when known; else None.
+        source: the header the quota was read from (``x-ratelimit-reset``, ``ratelimit``...).
+    """
+
+    def __init__(
+        self,
+        origin: str,
+        retry_after: float,
+        why: str,
+        *,
+        remaining: float = 0.0,
+        limit: float | None = None,
+        window: float | None = None,
+        source: str = "",
+    ) -> None:
+        said = f"remaining={remaining:g}"
+        if limit is not None:
+            said += f" of limit={limit:g}"
+        if window is not None:
+            said += f" per {window:g}s"
+        RemedyError.__init__(
+            self,
+            f"the client's pacing refused to send to {origin}: the server's quota is spent "
+            f"({said}, from {source or 'its rate-limit headers'}) for {retry_after:.3g}s more; "
+            f"{why}: raised at once, not sent",
+        )
+        self.origin = origin
+        self.retry_after = retry_after
+        self.remaining = remaining
+        self.limit = limit
+        self.window = window
+        self.source = source
 
 
 class TokenWaitTimeout(RemedyError, TimeoutError):

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ._commands import Sleep
 from ._events import PauseHonoured
@@ -68,6 +68,8 @@ Prepared = tuple["Retry | None", float, "Auth | None", object, bool, "Token | No
 #: Where the driver reads ``Start.detour`` in a :data:`Prepared` (a constant index is the
 #: cheapest read there is).
 DETOUR = 6
+#: Where the driver reads ``Start.policy``: the pacing gate after a send needs it.
+POLICY: Final = 0
 
 
 def begin(settings: Settings, request: Request) -> Start:
@@ -103,7 +105,11 @@ def prepare(settings: Settings, request: Request) -> Prepared:
     if policy is None and auth is None:
         return (None, started, None, None, settings.raise_errors, None, settings.pauses)
     origin = _origin_key(request.url._uri_reference)
+    detour = settings.pauses
     if policy is not None:
+        pacer = policy.pace
+        if pacer is not None and pacer._windows:  # some origin announced a quota: pace first
+            detour = True
         if policy.first_send_work:
             _first_send_work(policy, request, extensions)
         budget = policy.budget
@@ -116,7 +122,7 @@ def prepare(settings: Settings, request: Request) -> Prepared:
             else:
                 budget.record_request(origin, started)
         if auth is None:
-            return (policy, started, None, request.stream, True, None, settings.pauses)
+            return (policy, started, None, request.stream, True, None, detour)
     assert auth is not None
     token = auth.manager.token
     raw = request.headers._list
@@ -136,9 +142,9 @@ def prepare(settings: Settings, request: Request) -> Prepared:
                 break
         else:
             raw.append(token.header_row)
-            return (policy, started, auth, request.stream, True, token, settings.pauses)
+            return (policy, started, auth, request.stream, True, token, detour)
     auth, token = _authorize(auth, request, origin, started)
-    detour = settings.pauses or (auth is not None and token is None)
+    detour = detour or (auth is not None and token is None)
     recovers = policy is not None or auth is not None or settings.raise_errors
     return (policy, started, auth, request.stream, recovers, token, detour)
 

@@ -36,6 +36,7 @@ from ._http import (
     set_authorization,
 )
 from ._listen import emit, listening
+from ._pacing import count_retry, hear_retry
 from ._policy import Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
 from ._settings import Settings
@@ -262,6 +263,22 @@ def run(
             continue
 
         decision = Decision(False)
+        if (
+            policy is not None
+            and found.kind is not None
+            and policy.budget is not None
+            and settings.store is not None
+            and settings.store.shares_counts
+        ):
+            # The budget counted across the processes sharing the store, on the failure path
+            # only and at most every tenth of its window.
+            budget = policy.budget
+            due = budget.to_share(origin, now, budget.window / 10)
+            if due is not None:
+                fleet = yield StoreOp(
+                    settings.store, "share_counts", (origin_text(origin), *due, budget.window)
+                )
+                budget.shared(origin, now, cast("tuple[int, int] | None", fleet))
         if policy is not None and found.kind is not None:
             decision = decide(
                 policy,
@@ -285,11 +302,16 @@ def run(
                 emit(settings, retry_scheduled(record, now, decision))
             if policy is not None and policy.on_retry is not None:
                 call_hook("on_retry", policy.on_retry, record, now)
+            assert policy is not None
+            count_retry(settings, request, policy, decision.wait)
             yield Sleep(decision.wait)
-            if policy is not None and policy.shrinks_timeouts:
+            if policy.shrinks_timeouts:
                 assert policy.deadline is not None
                 shrink_timeouts(request, policy.deadline - (settings.clock() - start.started))
             outcome = yield from _again(settings, request, proof, attempt + 1, heard)
+            share = hear_retry(settings, request, policy, outcome)
+            if share is not None:
+                yield share
             if not _failed(outcome):
                 return recovered(settings, request, start, attempt + 1, outcome, heard)
             continue

@@ -51,7 +51,10 @@ class RedisStore(Store):
             slow Redis must not slow requests down.
         lock_ttl: the longest a refresh lock is held (a crashed holder blocks no longer).
         retry_in: after a fault, how long the store answers locally before trying Redis again.
-        client: a ready ``redis.Redis`` to use instead of connecting to ``url``.
+        client: a ready client to use instead of connecting to ``url``: a ``redis.Redis``
+            (one from a ``redis.sentinel.Sentinel``'s ``master_for()`` too), or a
+            ``redis.cluster.RedisCluster``. On a cluster, the keys each script touches share
+            one hash slot (a token and its lock are named ``...{key}`` and ``...lock:{key}``).
         max_pause: the longest pause kept, in seconds (see :attr:`Store.max_pause`): applied to
             what this process announces and writes, to what it hears from other processes, and
             to a pause key it reads back (a longer key, left by another configuration or an
@@ -67,6 +70,8 @@ class RedisStore(Store):
 
     Needs redis-py: ``pip install 'httpx-remedy[redis]'``.
     """
+
+    shares_counts = True
 
     def __init__(
         self,
@@ -108,6 +113,9 @@ class RedisStore(Store):
         self._redis = client or redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
+        # A Redis Cluster's scripts may only touch keys of one hash slot: hash tags put a token
+        # and its lock in the same one. A plain Redis keeps the names it always had.
+        self._cluster = hasattr(self._redis, "get_nodes")
         self._put_fenced = self._redis.register_script(_PUT_FENCED)
         self._unlock = self._redis.register_script(_UNLOCK)
         self._guard = threading.Lock()
@@ -190,6 +198,35 @@ class RedisStore(Store):
             self._listen()
         return self.local.paused_for(origin)
 
+    def share_counts(
+        self, origin: str, firsts: int, retries: int, window: float
+    ) -> tuple[int, int] | None:
+        # One round trip: add to this tenth of the window's hash, read the last ten. The
+        # slots are on the wall clock, which the processes share (monotonic clocks differ).
+        if not self._available():
+            return None
+        slot = window / 10
+        index = int(time.time() / slot)
+        keys = [f"{self.prefix}budget:{{{origin}}}:{i}" for i in range(index - 9, index + 1)]
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            if firsts:
+                pipe.hincrby(keys[-1], "f", firsts)
+            if retries:
+                pipe.hincrby(keys[-1], "r", retries)
+            pipe.pexpire(keys[-1], max(1, int((window + slot) * 1000)))
+            for key in keys:
+                pipe.hmget(key, "f", "r")
+            found = pipe.execute()[-10:]
+        except self._errors as error:
+            self._fault(error)
+            return None
+        self._recovered()
+        return (
+            sum(int(f or 0) for f, _ in found),
+            sum(int(r or 0) for _, r in found),
+        )
+
     def close(self) -> None:
         """Stop listening for pauses and close the connections."""
         self._closed.set()
@@ -200,19 +237,27 @@ class RedisStore(Store):
     def _remember_pause(self, origin: str, seconds: float) -> None:
         self.local.pause(origin, seconds)
 
+    def _name(self, key: str) -> str:
+        """The Redis key of ``key``: on a cluster, ``lock:x`` and ``x`` hash alike."""
+        if not self._cluster:
+            return self.prefix + key
+        if key.startswith("lock:"):
+            return f"{self.prefix}lock:{{{key[5:]}}}"
+        return f"{self.prefix}{{{key}}}"
+
     def _redis_get(self, key: str) -> bytes | None:
-        value = self._redis.get(self.prefix + key)
+        value = self._redis.get(self._name(key))
         if isinstance(value, str):
             return value.encode()
         return value if isinstance(value, bytes) else None
 
     def _redis_put(self, key: str, value: bytes, ttl: float | None) -> None:
         px = None if ttl is None else max(1, int(ttl * 1000))
-        self._redis.set(self.prefix + key, value, px=px)
+        self._redis.set(self._name(key), value, px=px)
 
     def _redis_lock(self, key: str) -> str | None:
         token = _secrets.token_hex(8)
-        taken = self._redis.set(self.prefix + key, token, nx=True, px=int(self.lock_ttl * 1000))
+        taken = self._redis.set(self._name(key), token, nx=True, px=int(self.lock_ttl * 1000))
         return token if taken else None
 
     def _redis_put_fenced(
@@ -220,11 +265,11 @@ class RedisStore(Store):
     ) -> bool:
         px = "" if ttl is None else str(max(1, int(ttl * 1000)))
         return bool(
-            self._put_fenced(keys=[self.prefix + lock, self.prefix + key], args=[token, value, px])
+            self._put_fenced(keys=[self._name(lock), self._name(key)], args=[token, value, px])
         )
 
     def _redis_unlock(self, key: str, token: str) -> None:
-        self._unlock(keys=[self.prefix + key], args=[token])
+        self._unlock(keys=[self._name(key)], args=[token])
 
     def _redis_pause(self, origin: str, seconds: float) -> None:
         seconds = self.pause_length(seconds)

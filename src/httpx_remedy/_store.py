@@ -55,6 +55,8 @@ class Store(abc.ABC):
     #: quota, a short maintenance), short enough that one wrong answer cannot stop a fleet for
     #: long; a request whose policy would not wait that long raises ``OriginPaused`` at once.
     max_pause: float = DEFAULT_MAX_PAUSE
+    #: Whether :meth:`share_counts` shares anything (the retry budget asks it only then).
+    shares_counts: bool = False
 
     @abc.abstractmethod
     def get(self, key: str) -> bytes | None:
@@ -94,6 +96,20 @@ class Store(abc.ABC):
     def paused_for(self, origin: str) -> float:
         """Seconds left of the pause of ``origin`` (0 when none). Called for every request, so
         it answers from memory."""
+
+    def share_counts(
+        self, origin: str, firsts: int, retries: int, window: float
+    ) -> tuple[int, int] | None:
+        """Add a process's new first attempts and retries to ``origin`` to the fleet's counts,
+        and return the fleet's totals over the last ``window`` seconds (firsts, retries), so
+        that the retry budget is counted across processes. None: nothing is shared (the
+        default; each process counts alone)."""
+        return None
+
+    async def ashare_counts(
+        self, origin: str, firsts: int, retries: int, window: float
+    ) -> tuple[int, int] | None:
+        return await anyio.to_thread.run_sync(self.share_counts, origin, firsts, retries, window)
 
     async def aget(self, key: str) -> bytes | None:
         return await anyio.to_thread.run_sync(self.get, key)

@@ -35,7 +35,15 @@ from ._commands import (
 )
 from ._device import DeviceCode
 from ._dpop import DPoPKey, Proof
-from ._first_send import DETOUR, Start, enters_flow, pause_before_send, prepare, start_of
+from ._first_send import (
+    DETOUR,
+    POLICY,
+    Start,
+    enters_flow,
+    pause_before_send,
+    prepare,
+    start_of,
+)
 from ._grants import ClientCredentials, Grant, RefreshToken
 from ._http import (
     ASYNC_BASE_TRANSPORTS,
@@ -59,7 +67,9 @@ from ._http import (
 )
 from ._listen import Listener
 from ._manager import TokenManager
+from ._pacing import pace_after_response, pace_before_send
 from ._policy import DEFAULT_RETRY, Retry
+from ._quota import LOWER_NAME, QUOTA_NAMES, mentions_quota
 from ._read import read_async, read_sync
 from ._recovery import run
 from ._settings import Auth, Settings
@@ -343,6 +353,15 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             if not enters_flow(start, None):
                 raise
             return self._drive(run(settings, request, error, start, start.token))
+        policy = prepared[POLICY]
+        # The gate every response passes, 2xx included (_quota.mentions_quota, inlined: one
+        # C call over the names httpx keeps lower-cased): a quota the server announces.
+        if (
+            policy is not None
+            and policy.pace is not None
+            and not QUOTA_NAMES.isdisjoint(map(LOWER_NAME, response.headers._list))
+        ):
+            self._heard_quota(request, policy, response)
         # enters_flow() is False below 400: a 2xx or 3xx costs one comparison.
         if response.status_code < 400:
             return response
@@ -351,12 +370,28 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             return response
         return self._drive(run(settings, request, response, start, start.token))
 
+    def _heard_quota(self, request: Request, policy: Retry, response: Response) -> None:
+        """Take in the quota a first send's response announces (shared through the store
+        when it is spent)."""
+        assert policy.pace is not None
+        share = pace_after_response(self._settings, request, policy, policy.pace, response)
+        if share is not None:
+            self._execute(share)
+
     def _detour(self, request: Request, start: Start) -> Response:
-        """The first send when something comes before it (``Start.detour``): a pause heard
-        from the store, the token to fetch, a DPoP proof to sign."""
+        """The first send when something comes before it (``Start.detour``): the pace a
+        quota asks for, a pause heard from the store, the token to fetch, a DPoP proof to
+        sign."""
         settings = self._settings
+        policy = start.policy
+        pacer = None if policy is None else policy.pace
+        if pacer is not None and pacer._windows:  # some origin announced a quota
+            assert policy is not None
+            pace = pace_before_send(settings, request, policy, pacer)
+            if pace is not None:
+                self._execute(pace)
         if settings.store is not None:
-            pause = pause_before_send(settings, request, start.policy)
+            pause = pause_before_send(settings, request, policy)
             if pause is not None:
                 self._execute(pause)
         token = start.token
@@ -373,6 +408,14 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             if not enters_flow(start, None):
                 raise
             return self._drive(run(settings, request, error, start, token))
+        # The gate every response passes: _quota.mentions_quota, inlined (one C call).
+        if pacer is not None and not QUOTA_NAMES.isdisjoint(
+            map(LOWER_NAME, response.headers._list)
+        ):
+            assert policy is not None
+            share = pace_after_response(settings, request, policy, pacer, response)
+            if share is not None:
+                self._execute(share)
         if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, token))
@@ -389,6 +432,11 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
                 raise
             return self._drive(run(settings, request, error, start, token))
         proof.heard(request, response)
+        policy = start.policy
+        if policy is not None and policy.pace is not None and mentions_quota(response.headers):
+            share = pace_after_response(settings, request, policy, policy.pace, response)
+            if share is not None:
+                self._execute(share)
         if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, token))
@@ -473,6 +521,15 @@ class AsyncRemedyTransport(
             if not enters_flow(start, None):
                 raise
             return await self._drive(run(settings, request, error, start, start.token))
+        policy = prepared[POLICY]
+        # The gate every response passes, 2xx included (_quota.mentions_quota, inlined: one
+        # C call over the names httpx keeps lower-cased): a quota the server announces.
+        if (
+            policy is not None
+            and policy.pace is not None
+            and not QUOTA_NAMES.isdisjoint(map(LOWER_NAME, response.headers._list))
+        ):
+            await self._heard_quota(request, policy, response)
         # enters_flow() is False below 400: a 2xx or 3xx costs one comparison.
         if response.status_code < 400:
             return response
@@ -481,12 +538,28 @@ class AsyncRemedyTransport(
             return response
         return await self._drive(run(settings, request, response, start, start.token))
 
+    async def _heard_quota(self, request: Request, policy: Retry, response: Response) -> None:
+        """Take in the quota a first send's response announces (shared through the store
+        when it is spent)."""
+        assert policy.pace is not None
+        share = pace_after_response(self._settings, request, policy, policy.pace, response)
+        if share is not None:
+            await self._execute(share)
+
     async def _detour(self, request: Request, start: Start) -> Response:
-        """The first send when something comes before it (``Start.detour``): a pause heard
-        from the store, the token to fetch, a DPoP proof to sign."""
+        """The first send when something comes before it (``Start.detour``): the pace a
+        quota asks for, a pause heard from the store, the token to fetch, a DPoP proof to
+        sign."""
         settings = self._settings
+        policy = start.policy
+        pacer = None if policy is None else policy.pace
+        if pacer is not None and pacer._windows:  # some origin announced a quota
+            assert policy is not None
+            pace = pace_before_send(settings, request, policy, pacer)
+            if pace is not None:
+                await self._execute(pace)
         if settings.store is not None:
-            pause = pause_before_send(settings, request, start.policy)
+            pause = pause_before_send(settings, request, policy)
             if pause is not None:
                 await self._execute(pause)
         token = start.token
@@ -503,6 +576,14 @@ class AsyncRemedyTransport(
             if not enters_flow(start, None):
                 raise
             return await self._drive(run(settings, request, error, start, token))
+        # The gate every response passes: _quota.mentions_quota, inlined (one C call).
+        if pacer is not None and not QUOTA_NAMES.isdisjoint(
+            map(LOWER_NAME, response.headers._list)
+        ):
+            assert policy is not None
+            share = pace_after_response(settings, request, policy, pacer, response)
+            if share is not None:
+                await self._execute(share)
         if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, token))
@@ -521,6 +602,11 @@ class AsyncRemedyTransport(
                 raise
             return await self._drive(run(settings, request, error, start, token))
         proof.heard(request, response)
+        policy = start.policy
+        if policy is not None and policy.pace is not None and mentions_quota(response.headers):
+            share = pace_after_response(settings, request, policy, policy.pace, response)
+            if share is not None:
+                await self._execute(share)
         if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, token))
