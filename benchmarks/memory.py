@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 
 import httpx_remedy as remedy
+from httpx_remedy._budget import MAX_BUDGET_ORIGINS
 from httpx_remedy._dpop import MAX_NONCES
-from httpx_remedy._policy import MAX_BUDGET_ORIGINS
 
 TOKEN_URL = "https://auth.example.com/token"
 API = "https://api.example.com"

@@ -16,7 +16,7 @@ import tenacity
 
 import httpx_remedy as remedy
 from httpx_remedy import Retry, RetryBudget
-from httpx_remedy._policy import DEFAULT_BUDGET
+from httpx_remedy._budget import DEFAULT_BUDGET
 from httpx_remedy.testing import no_wait
 
 from .helpers import FakeClock, Mode, async_client, on_clock, sync_client

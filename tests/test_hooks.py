@@ -18,7 +18,7 @@ import pytest
 
 import httpx_remedy as remedy
 from httpx_remedy import _hooks
-from httpx_remedy._policy import RetryBudget
+from httpx_remedy._budget import RetryBudget
 
 from .helpers import API, SECRET, FakeAS, FakeClock, Mode, cc, sync_client
 from .rawserver import RawServer, Received, head

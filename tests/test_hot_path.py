@@ -18,10 +18,10 @@ import pytest
 import httpx_remedy as remedy
 import httpx_remedy.testing
 from httpx_remedy import RetryBudget, Token
+from httpx_remedy._budget import MAX_BUDGET_ORIGINS
 from httpx_remedy._first_send import begin
 from httpx_remedy._http import origin_of
 from httpx_remedy._manager import TokenManager
-from httpx_remedy._policy import MAX_BUDGET_ORIGINS
 
 from .helpers import API, SECRET, TOKEN_URL, FakeAS, FakeClock, Mode
 

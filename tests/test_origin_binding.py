@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import httpx_remedy as remedy
-from httpx_remedy._policy import RetryBudget
+from httpx_remedy._budget import RetryBudget
 
 from .helpers import API, FakeAS, Mode, cc
 

@@ -29,8 +29,9 @@ from hypothesis import strategies as st
 
 import httpx_remedy as remedy
 from httpx_remedy import Attempt, Remedy, Retry, RetryBudget
+from httpx_remedy._budget import DEFAULT_BUDGET
 from httpx_remedy._pacer import DEFAULT_PACER
-from httpx_remedy._policy import DEFAULT_BUDGET, Decision, decide, retry_kind
+from httpx_remedy._policy import Decision, decide, retry_kind
 from httpx_remedy.testing import no_wait, use_clock
 
 from .helpers import FakeClock, Mode, RecordingStream, Server

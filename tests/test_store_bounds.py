@@ -20,7 +20,7 @@ import redis
 
 import httpx_remedy as remedy
 from httpx_remedy import MemoryStore, RedisStore, Store
-from httpx_remedy._policy import RetryBudget
+from httpx_remedy._budget import RetryBudget
 
 from .fleet_worker import RedisServer
 from .helpers import SYNC, FakeClock, Mode

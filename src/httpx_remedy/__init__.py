@@ -15,6 +15,7 @@ retried with backoff, safely and within bounds::
 
 import inspect
 
+from ._budget import RetryBudget
 from ._catalog import catalog
 from ._catalog_errors import (
     AccessDenied,
@@ -104,7 +105,7 @@ from ._grants import ClientCredentials, RefreshToken
 from ._listen import Listener, get_listeners, set_listeners
 from ._log_listener import LoggingListener
 from ._pacer import Pacer
-from ._policy import Attempt, Retry, RetryBudget, RetryHook
+from ._policy import Attempt, Retry, RetryHook
 from ._portable import redacted
 from ._raise_for_status import araise_for_status, raise_for_status
 from ._recovery import attempts_of
