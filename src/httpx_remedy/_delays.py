@@ -222,11 +222,7 @@ def ratelimit_reset(headers: HeaderLookup, now: float) -> tuple[float, str] | No
     ``MAX_SERVER_DELAY`` are skipped. ``Retry-After`` takes precedence over all of these (the
     draft says so); that is the caller's business (see :func:`server_delay`).
     """
-    members = [
-        member
-        for value in headers.get_list("ratelimit")[:MAX_FIELDS]
-        for member in _list_members(value)
-    ][:MAX_FIELDS]
+    members = ratelimit_members(headers)
     if members:
         seconds = _ratelimit_structured(members)
         if seconds is None:
@@ -239,6 +235,15 @@ def ratelimit_reset(headers: HeaderLookup, now: float) -> tuple[float, str] | No
             if seconds is not None:
                 return seconds, name
     return None
+
+
+def ratelimit_members(headers: HeaderLookup) -> list[str]:
+    """The members of every ``RateLimit`` field, in order, at most ``MAX_FIELDS`` of them."""
+    return [
+        member
+        for value in headers.get_list("ratelimit")[:MAX_FIELDS]
+        for member in _list_members(value)
+    ][:MAX_FIELDS]
 
 
 def _list_members(value: str) -> list[str]:

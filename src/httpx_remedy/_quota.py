@@ -14,7 +14,7 @@ from __future__ import annotations
 import operator
 from typing import Final, NamedTuple
 
-from ._delays import _list_members, _parse_reset, _sf_item_params
+from ._delays import _list_members, _parse_reset, _sf_item_params, ratelimit_members
 from ._header_syntax import MAX_FIELDS, MAX_HEADER_CHARS, HeaderLookup, parse_number
 
 
@@ -75,11 +75,7 @@ def quota(headers: HeaderLookup, now: float) -> Quota | None:
     A quota without both a remaining count and a reset is not usable: nothing can be paced
     on it.
     """
-    members = [
-        member
-        for value in headers.get_list("ratelimit")[:MAX_FIELDS]
-        for member in _list_members(value)
-    ][:MAX_FIELDS]
+    members = ratelimit_members(headers)
     if members:
         found = _structured(members, headers) or _dictionary(members)
         if found is not None:
