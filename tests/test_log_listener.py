@@ -38,11 +38,11 @@ def test_a_raised_error_logs_what_httpx_would_have(
     caplog.set_level(logging.INFO)
     with mode.client(Server(404), clock, raise_errors=False) as client:
         client.get(URL)
-    by_httpx = [r.getMessage() for r in lines(caplog, "httpx")]
+    by_httpx = [r.getMessage() for r in lines(caplog, httpx.__name__)]
     caplog.clear()
     with mode.client(Server(404), clock) as client, pytest.raises(remedy.NotFound):
         client.get(URL)
-    ours = [r.getMessage() for r in lines(caplog, "httpx")]
+    ours = [r.getMessage() for r in lines(caplog, httpx.__name__)]
     assert ours == by_httpx == [f'HTTP Request: GET {URL} "HTTP/1.1 404 Not Found"']
     (outcome,) = lines(caplog)
     assert outcome.levelno == logging.INFO
@@ -56,7 +56,26 @@ def test_the_httpx_line_has_the_url_redacted(
     with sync_client(Server(403), clock) as client, pytest.raises(remedy.Forbidden):
         client.get(URL + "?api_key=hunter2")
     assert "hunter2" not in caplog.text
-    assert "api_key=[redacted]" in lines(caplog, "httpx")[0].getMessage()
+    assert "api_key=[redacted]" in lines(caplog, httpx.__name__)[0].getMessage()
+
+
+def test_the_line_goes_to_the_logger_of_the_clients_own_stack(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An httpx2 client's raised error gets httpx2's line on the ``httpx2`` logger, as httpx2
+    itself logs it; an httpx client's, on ``httpx`` (both stacks in one process)."""
+    httpx2 = pytest.importorskip("httpx2")
+    if httpx2 is httpx:
+        pytest.skip("httpx is aliased to httpx2: there is only one stack")
+    caplog.set_level(logging.INFO)
+    for stack in (httpx, httpx2):
+        transport = remedy.RemedyTransport(stack.MockTransport(lambda r, s=stack: s.Response(404)))
+        with stack.Client(transport=transport) as client, pytest.raises(remedy.NotFound):
+            client.get(URL)
+    assert [r.name for r in caplog.records if r.getMessage().startswith("HTTP Request")] == [
+        "httpx",
+        "httpx2",
+    ]
 
 
 def test_a_failure_after_retrying_is_a_warning(

@@ -119,7 +119,8 @@ class GaveUp(RequestEvent):
     ``raise_errors=False``). ``note`` says why it stopped when it could have gone on.
     ``http_version`` and ``reason_phrase`` are the last response's (for the line httpx would
     have logged had the transport returned). ``ours``: a token request the library made itself
-    (httpx never sees it; what came of the token fetch is :class:`TokenFetchFailed`)."""
+    (httpx never sees it; what came of the token fetch is :class:`TokenFetchFailed`).
+    ``client_logger``: the logger of the stack that sent it (``httpx`` or ``httpx2``)."""
 
     attempts: int
     status: int | None
@@ -130,6 +131,7 @@ class GaveUp(RequestEvent):
     http_version: str = ""
     reason_phrase: str = ""
     ours: bool = False
+    client_logger: str = "httpx"
 
     def describe(self) -> str:
         what = self.error if self.status is None else f"{self.status} {self.error}"

@@ -7,7 +7,7 @@ from typing import cast
 
 from ._events import GaveUp, Recovered, RetryScheduled
 from ._first_send import IDEMPOTENT_EXTENSION, Start
-from ._http import Request, Response
+from ._http import Request, Response, stack_of
 from ._listen import emit
 from ._policy import Attempt, Decision
 from ._redact import redact_url
@@ -83,5 +83,6 @@ def gave_up(
         version,
         reason,
         bool(request.extensions.get(IDEMPOTENT_EXTENSION)),
+        stack_of(request).__name__,
     )
     emit(settings, event)

@@ -6,7 +6,7 @@ took a token another request fetched are counted on the fetch's one line, not ea
 
 A typed error raised by the transport means httpx never sees the response, and so never logs
 its ``HTTP Request: GET ... "HTTP/1.1 404 Not Found"`` line: this listener logs it for httpx,
-on the ``httpx`` logger, with the URL redacted.
+on the client's own logger (``httpx``, or ``httpx2``), with the URL redacted.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ class LoggingListener:
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger or logging.getLogger("httpx_remedy")
-        self._httpx = logging.getLogger("httpx")
 
     def __repr__(self) -> str:
         return f"LoggingListener({self.logger.name!r})"
@@ -48,10 +47,12 @@ class LoggingListener:
             and event.raised
             and not event.ours
             and event.status is not None
-            and self._httpx.isEnabledFor(logging.INFO)
         ):
+            client_logger = logging.getLogger(event.client_logger)  # httpx's, or httpx2's
+            if not client_logger.isEnabledFor(logging.INFO):
+                return
             # What httpx's client logs for every response it gets back (httpx._client).
-            self._httpx.info(
+            client_logger.info(
                 'HTTP Request: %s %s "%s %d %s"',
                 event.method,
                 event.url,
