@@ -124,11 +124,23 @@ def count_retry(settings: Settings, request: Request, policy: Retry, wait: float
     pacer.book(origin_of(request.url), settings.clock() + wait, math.inf)
 
 
-def hear_retry(
-    settings: Settings, request: Request, policy: Retry, outcome: Response | Exception
+def pace_first_send(settings: Settings, request: Request, policy: Retry | None) -> Sleep | None:
+    """Before a first send: the wait the quota asks for, when the policy's pacer has heard of
+    some quota (:func:`pace_before_send`); None when there is nothing to pace."""
+    pacer = None if policy is None else policy.pace
+    if pacer is None or not pacer._windows:
+        return None
+    assert policy is not None
+    return pace_before_send(settings, request, policy, pacer)
+
+
+def hear_quota(
+    settings: Settings, request: Request, policy: Retry | None, outcome: Response | Exception
 ) -> StoreOp | None:
-    """Take in the quota a retry's answer announces (see :func:`pace_after_response`)."""
-    pacer = policy.pace
+    """Take in the quota an answer announces, a first send's or a retry's (see
+    :func:`pace_after_response`); the drivers' hot path inlines the gate before calling it."""
+    pacer = None if policy is None else policy.pace
     if pacer is None or isinstance(outcome, Exception) or not mentions_quota(outcome.headers):
         return None
+    assert policy is not None
     return pace_after_response(settings, request, policy, pacer, outcome)

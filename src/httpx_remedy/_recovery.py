@@ -36,7 +36,7 @@ from ._http import (
     set_authorization,
 )
 from ._listen import emit, listening
-from ._pacing import count_retry, hear_retry
+from ._pacing import count_retry, hear_quota
 from ._policy import Attempt, Decision, Retry, decide, retry_kind
 from ._redact import redact_url
 from ._settings import Settings
@@ -309,7 +309,7 @@ def run(
                 assert policy.deadline is not None
                 shrink_timeouts(request, policy.deadline - (settings.clock() - start.started))
             outcome = yield from _again(settings, request, proof, attempt + 1, heard)
-            share = hear_retry(settings, request, policy, outcome)
+            share = hear_quota(settings, request, policy, outcome)
             if share is not None:
                 yield share
             if not _failed(outcome):

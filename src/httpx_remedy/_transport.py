@@ -67,9 +67,9 @@ from ._http import (
 )
 from ._listen import Listener
 from ._manager import TokenManager
-from ._pacing import pace_after_response, pace_before_send
+from ._pacing import hear_quota, pace_first_send
 from ._policy import DEFAULT_RETRY, Retry
-from ._quota import LOWER_NAME, QUOTA_NAMES, mentions_quota
+from ._quota import LOWER_NAME, QUOTA_NAMES
 from ._read import read_async, read_sync
 from ._recovery import run
 from ._settings import Auth, Settings
@@ -370,11 +370,10 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             return response
         return self._drive(run(settings, request, response, start, start.token))
 
-    def _heard_quota(self, request: Request, policy: Retry, response: Response) -> None:
+    def _heard_quota(self, request: Request, policy: Retry | None, response: Response) -> None:
         """Take in the quota a first send's response announces (shared through the store
         when it is spent)."""
-        assert policy.pace is not None
-        share = pace_after_response(self._settings, request, policy, policy.pace, response)
+        share = hear_quota(self._settings, request, policy, response)
         if share is not None:
             self._execute(share)
 
@@ -384,12 +383,9 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
         sign."""
         settings = self._settings
         policy = start.policy
-        pacer = None if policy is None else policy.pace
-        if pacer is not None and pacer._windows:  # some origin announced a quota
-            assert policy is not None
-            pace = pace_before_send(settings, request, policy, pacer)
-            if pace is not None:
-                self._execute(pace)
+        pace = pace_first_send(settings, request, policy)
+        if pace is not None:
+            self._execute(pace)
         if settings.store is not None:
             pause = pause_before_send(settings, request, policy)
             if pause is not None:
@@ -408,14 +404,7 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
             if not enters_flow(start, None):
                 raise
             return self._drive(run(settings, request, error, start, token))
-        # The gate every response passes: _quota.mentions_quota, inlined (one C call).
-        if pacer is not None and not QUOTA_NAMES.isdisjoint(
-            map(LOWER_NAME, response.headers._list)
-        ):
-            assert policy is not None
-            share = pace_after_response(settings, request, policy, pacer, response)
-            if share is not None:
-                self._execute(share)
+        self._heard_quota(request, policy, response)
         if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, token))
@@ -432,11 +421,7 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
                 raise
             return self._drive(run(settings, request, error, start, token))
         proof.heard(request, response)
-        policy = start.policy
-        if policy is not None and policy.pace is not None and mentions_quota(response.headers):
-            share = pace_after_response(settings, request, policy, policy.pace, response)
-            if share is not None:
-                self._execute(share)
+        self._heard_quota(request, start.policy, response)
         if not enters_flow(start, response.status_code):
             return response
         return self._drive(run(settings, request, response, start, token))
@@ -538,11 +523,12 @@ class AsyncRemedyTransport(
             return response
         return await self._drive(run(settings, request, response, start, start.token))
 
-    async def _heard_quota(self, request: Request, policy: Retry, response: Response) -> None:
+    async def _heard_quota(
+        self, request: Request, policy: Retry | None, response: Response
+    ) -> None:
         """Take in the quota a first send's response announces (shared through the store
         when it is spent)."""
-        assert policy.pace is not None
-        share = pace_after_response(self._settings, request, policy, policy.pace, response)
+        share = hear_quota(self._settings, request, policy, response)
         if share is not None:
             await self._execute(share)
 
@@ -552,12 +538,9 @@ class AsyncRemedyTransport(
         sign."""
         settings = self._settings
         policy = start.policy
-        pacer = None if policy is None else policy.pace
-        if pacer is not None and pacer._windows:  # some origin announced a quota
-            assert policy is not None
-            pace = pace_before_send(settings, request, policy, pacer)
-            if pace is not None:
-                await self._execute(pace)
+        pace = pace_first_send(settings, request, policy)
+        if pace is not None:
+            await self._execute(pace)
         if settings.store is not None:
             pause = pause_before_send(settings, request, policy)
             if pause is not None:
@@ -576,14 +559,7 @@ class AsyncRemedyTransport(
             if not enters_flow(start, None):
                 raise
             return await self._drive(run(settings, request, error, start, token))
-        # The gate every response passes: _quota.mentions_quota, inlined (one C call).
-        if pacer is not None and not QUOTA_NAMES.isdisjoint(
-            map(LOWER_NAME, response.headers._list)
-        ):
-            assert policy is not None
-            share = pace_after_response(settings, request, policy, pacer, response)
-            if share is not None:
-                await self._execute(share)
+        await self._heard_quota(request, policy, response)
         if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, token))
@@ -602,11 +578,7 @@ class AsyncRemedyTransport(
                 raise
             return await self._drive(run(settings, request, error, start, token))
         proof.heard(request, response)
-        policy = start.policy
-        if policy is not None and policy.pace is not None and mentions_quota(response.headers):
-            share = pace_after_response(settings, request, policy, policy.pace, response)
-            if share is not None:
-                await self._execute(share)
+        await self._heard_quota(request, start.policy, response)
         if not enters_flow(start, response.status_code):
             return response
         return await self._drive(run(settings, request, response, start, token))
