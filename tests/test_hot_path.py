@@ -14,6 +14,7 @@ import sys
 
 import httpx
 import pytest
+import tenacity
 
 import httpx_remedy as remedy
 import httpx_remedy.testing
@@ -86,9 +87,10 @@ def test_the_header_goes_once_and_the_callers_own_wins(mode: Mode, clock: FakeCl
     fake.scopes["mine"] = "read"
     with mode.client(fake, clock, credentials=cc()) as client:
         client.get(API + "/items")
-        sent = client.get(API + "/items")
-        assert sent.request.headers.get_list("authorization") == ["Bearer access-1"]
+        client.get(API + "/items")
+        assert fake.api_requests[-1].headers.get_list("authorization") == ["Bearer access-1"]
         own = client.get(API + "/items", headers={"Authorization": "Bearer mine"})
+        assert fake.api_requests[-1].headers.get_list("authorization") == ["Bearer mine"]
         assert own.request.headers.get_list("authorization") == ["Bearer mine"]
 
 
@@ -96,8 +98,9 @@ def test_a_token_goes_to_no_origin_outside_the_binding(mode: Mode, clock: FakeCl
     fake = FakeAS()
     with mode.client(fake, clock, credentials=cc()) as client:
         client.get(API + "/items")
-        other = client.get("https://elsewhere.example.com/items")
-    assert "authorization" not in other.request.headers
+        client.get("https://elsewhere.example.com/items")
+    assert "authorization" in fake.api_requests[0].headers
+    assert "authorization" not in fake.api_requests[-1].headers
 
 
 def test_a_callers_header_in_any_case_is_seen(mode: Mode, clock: FakeClock) -> None:
@@ -106,8 +109,8 @@ def test_a_callers_header_in_any_case_is_seen(mode: Mode, clock: FakeClock) -> N
     fake.scopes["mine"] = "read"
     with mode.client(fake, clock, credentials=cc()) as client:
         client.get(API + "/items")
-        own = client.get(API + "/items", headers={"AUTHORIZATION": "Bearer mine"})
-        assert own.request.headers.get_list("authorization") == ["Bearer mine"]
+        client.get(API + "/items", headers={"AUTHORIZATION": "Bearer mine"})
+        assert fake.api_requests[-1].headers.get_list("authorization") == ["Bearer mine"]
 
 
 # -- begin(): what a request gets from the shortcut --------------------------------------------
@@ -125,7 +128,9 @@ def test_begin_sets_the_held_token_and_asks_no_detour() -> None:
     request = httpx.Request("GET", API + "/items")
     start = begin(settings, request)
     assert (start.token, start.detour, start.auth) == (token, False, settings.auth)
-    assert request.headers["authorization"] == "Bearer held"
+    assert start.sent.headers["authorization"] == "Bearer held"
+    # On httpx a copy carries it, the caller's request as it was built (test_request_untouched).
+    assert (start.sent is request) is (httpx.Request.__module__ != "httpx")
 
 
 def test_begin_asks_a_detour_for_a_missing_token_and_a_store() -> None:
@@ -282,3 +287,52 @@ def test_the_bound_origin_memo_sends_the_token_nowhere_else(mode: Mode, clock: F
         client.get(API + "/items")
         client.get("https://elsewhere.example.com/b")
     assert [token for _, token in fake.calls] == ["access-1", None, "access-1", None]
+
+
+# -- Settings.plain: no policy, no credentials, no store ----------------------------------------
+
+
+def test_plain_settings_send_without_prepare(
+    mode: Mode, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing to do before a send, the drivers skip ``prepare`` (its call is most of
+    what retry=None costs) and still raise the typed error, with the attempt's time."""
+    from httpx_remedy import _transport
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("prepare ran for a plain transport")
+
+    monkeypatch.setattr(_transport, "prepare", refuse)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        clock.now += 0.25  # the attempt takes a quarter of a second
+        return httpx.Response(200 if request.url.path == "/ok" else 404)
+
+    with mode.client(answer, clock, retry=None) as client:
+        assert client.transport._settings.plain
+        assert client.get(API + "/ok").status_code == 200
+        with pytest.raises(remedy.NotFound) as raised:
+            client.get(API + "/missing")
+    assert [attempt.elapsed for attempt in raised.value.attempts] == [0.25]
+
+
+def test_a_request_naming_a_policy_is_not_plain(mode: Mode, clock: FakeClock) -> None:
+    sends: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sends.append(1)
+        return httpx.Response(503 if len(sends) == 1 else 200)
+
+    policy = remedy.Retry(wait=tenacity.wait_none(), budget=None)
+    with mode.client(answer, clock, retry=None) as client:
+        response = client.get(API, extensions={"remedy.retry": policy})
+    assert (response.status_code, len(sends)) == (200, 2)
+
+
+def test_settings_are_plain_only_with_nothing_to_do() -> None:
+    inner = httpx.MockTransport(lambda r: httpx.Response(200))
+    assert remedy.RemedyTransport(inner, retry=None)._settings.plain
+    assert not remedy.RemedyTransport(inner)._settings.plain
+    assert not remedy.RemedyTransport(inner, retry=None, store=remedy.MemoryStore())._settings.plain
+    plain_creds = remedy.RemedyTransport(inner, retry=None, credentials=cc(), origins=[API])
+    assert not plain_creds._settings.plain

@@ -18,7 +18,16 @@ from typing import Any, Final, NamedTuple
 from ._commands import Sleep
 from ._events import PauseHonoured
 from ._exceptions import OriginPaused
-from ._http import Origin, Request, origin_of, origin_text, set_authorization
+from ._http import (
+    COPIED_REQUESTS,
+    UNCOPIED_REQUESTS,
+    Origin,
+    Request,
+    carrying,
+    origin_of,
+    origin_text,
+    set_authorization,
+)
 from ._listen import emit, listening
 from ._policy import Retry
 from ._redact import redact_url
@@ -52,10 +61,14 @@ class Start(NamedTuple):
     #: pause heard from the store, fetch the token (``auth`` set, ``token`` None), or sign a
     #: DPoP proof. False on the hot path: one attribute read in the driver.
     detour: bool = False
+    #: The request to send: the user's own, or, when it carries the credentials' token on
+    #: httpx, a copy of it that carries it (``_http.carrying``), the user's left as built.
+    sent: Any = None
 
 
 # Start is made for every request: tuple.__new__ skips the Python frame of Start(...).
 _new_start: Callable[[type[Start], tuple[object, ...]], Start] = tuple.__new__
+_new = object.__new__
 
 #: ``(scheme, host, port)`` of httpx's parsed URL (``URL._uri_reference``) in one C call: the
 #: same key as :func:`~._http.origin_of`, for the hot path.
@@ -64,12 +77,14 @@ _origin_key: Callable[[Any], Origin] = itemgetter(0, 2, 3)
 
 #: What :func:`prepare` returns: the fields of :class:`Start`, in its order, as a plain tuple
 #: (made by one BUILD_TUPLE: a NamedTuple costs the hot path more than the rest of it).
-Prepared = tuple["Retry | None", float, "Auth | None", object, bool, "Token | None", bool]
+Prepared = tuple["Retry | None", float, "Auth | None", object, bool, "Token | None", bool, Request]
 #: Where the driver reads ``Start.detour`` in a :data:`Prepared` (a constant index is the
 #: cheapest read there is).
 DETOUR = 6
 #: Where the driver reads ``Start.policy``: the pacing gate after a send needs it.
 POLICY: Final = 0
+#: Where the driver reads ``Start.sent``: the request it sends.
+SENT: Final = 7
 
 
 def begin(settings: Settings, request: Request) -> Start:
@@ -103,7 +118,7 @@ def prepare(settings: Settings, request: Request) -> Prepared:
     started = settings.clock()
     auth = settings.auth
     if policy is None and auth is None:
-        return (None, started, None, None, settings.raise_errors, None, settings.pauses)
+        return (None, started, None, None, settings.raise_errors, None, settings.pauses, request)
     origin = _origin_key(request.url._uri_reference)
     detour = settings.pauses
     if policy is not None:
@@ -122,14 +137,13 @@ def prepare(settings: Settings, request: Request) -> Prepared:
             else:
                 budget.record_request(origin, started)
         if auth is None:
-            return (policy, started, None, request.stream, True, None, detour)
+            return (policy, started, None, request.stream, True, None, detour, request)
     assert auth is not None
     token = auth.manager.token
     raw = request.headers._list
     # The hot case: the origin found bound last time, a fresh Bearer token held, no
     # Authorization of the request's own (a plain loop: cheaper than any call). Anything else takes
-    # _authorize (another origin, the binding, a redirect's copy, a user's own header, a DPoP
-    # token, no token yet).
+    # _authorize (another origin, the binding, a user's own header, a DPoP token, no token yet).
     if (
         origin == auth.last_bound
         and token is not None
@@ -141,12 +155,40 @@ def prepare(settings: Settings, request: Request) -> Prepared:
             if row[1] == b"authorization":
                 break
         else:
-            raw.append(token.header_row)
-            return (policy, started, auth, request.stream, True, token, detour)
-    auth, token = _authorize(auth, request, origin, started)
+            kind = type(request)
+            if kind in UNCOPIED_REQUESTS:  # httpx2's: the header row, made once per token
+                raw.append(token.header_row)
+                return (policy, started, auth, request.stream, True, token, detour, request)
+            if kind in COPIED_REQUESTS:
+                # _http.carrying, inlined: on httpx the token goes on a copy of the request,
+                # not on the user's (see carrying for why).
+                sent = _new(kind)
+                sent.method = request.method
+                sent.url = request.url
+                headers = _new(type(request.headers))
+                headers._list = [*raw, token.header_row]
+                headers._encoding = request.headers._encoding
+                sent.headers = headers
+                sent.extensions = extensions
+                stream = sent.stream = request.stream
+                try:  # noqa: SIM105 - contextlib.suppress costs the hot path a call
+                    sent._content = request._content
+                except AttributeError:  # a streaming body, not read
+                    pass
+                return (policy, started, auth, stream, True, token, detour, sent)
+    sent, auth, token = _authorize(auth, request, origin, started)
     detour = detour or (auth is not None and token is None)
     recovers = policy is not None or auth is not None or settings.raise_errors
-    return (policy, started, auth, request.stream, recovers, token, detour)
+    return (policy, started, auth, request.stream, recovers, token, detour, sent)
+
+
+def plain_start(settings: Settings, request: Request, started: float) -> Start:
+    """The :class:`Start` of a request the driver sent without :func:`prepare`, as
+    ``settings.plain`` allows (the request named no policy of its own): what ``prepare`` would
+    have returned for it, made only when its response is an error."""
+    return _new_start(
+        Start, (None, started, None, None, settings.raise_errors, None, False, request)
+    )
 
 
 def _policy_of(extensions: dict[str, Any]) -> Retry | None:
@@ -187,20 +229,22 @@ def _first_send_work(policy: Retry, request: Request, extensions: dict[str, Any]
 
 def _authorize(
     auth: Auth, request: Request, origin: Origin, now: float
-) -> tuple[Auth | None, Token | None]:
-    """Off the hot path: whether the request carries the credentials' token (None, None when
-    not), and the token whose header was set here (None when the driver must fetch it first,
+) -> tuple[Request, Auth | None, Token | None]:
+    """Off the hot path: the request to send (a copy of ``request`` when it carries the
+    credentials' token: see :func:`~._http.carrying`), the credentials when it does (else
+    None), and the token whose header was set here (None when the driver must fetch it first,
     or sign a DPoP proof with it)."""
     if not auth.wants(request, origin):
         if auth.manager.dpop is not None:
-            # A redirect to an origin the token is not bound to carries no proof of ours.
+            # A request the user copied from one we sent carries no proof of ours elsewhere.
             auth.manager.dpop.withdraw(request)
-        return None, None
+        return request, None, None
+    sent = carrying(request)
     token = auth.manager.current(now)
     if token is None or token._dpop is not None:
-        return auth, None
-    set_authorization(request, token.authorization)
-    return auth, token
+        return sent, auth, None
+    set_authorization(sent, token.authorization)
+    return sent, auth, token
 
 
 # deadline -> the last timeouts found to fit it whole (bounded: deadlines are few).

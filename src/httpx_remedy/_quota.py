@@ -11,7 +11,6 @@ header names, so that a 2xx without such headers costs next to nothing.
 
 from __future__ import annotations
 
-import operator
 from typing import Final, NamedTuple
 
 from ._delays import _list_members, _parse_reset, _sf_item_params, ratelimit_members
@@ -38,19 +37,21 @@ class Quota(NamedTuple):
 QUOTA_NAMES: Final = frozenset(
     {b"ratelimit", b"ratelimit-remaining", b"x-ratelimit-remaining", b"x-rate-limit-remaining"}
 )
-#: The lower-case name in an entry of ``httpx.Headers._list`` (raw name, lower name, value).
-LOWER_NAME: Final = operator.itemgetter(1)
 
 
 def mentions_quota(headers: object) -> bool:
     """Whether ``headers`` may announce a quota: one of :data:`QUOTA_NAMES` is among its
-    names. The success path's whole cost when there is none, so it runs in C: a set's
-    ``isdisjoint`` over the names httpx keeps already lower-cased (the drivers inline it).
-    Any other headers object is simply parsed."""
+    names. The success path's whole cost when there is none: a plain loop over the names
+    httpx keeps already lower-cased (the drivers inline it; for the 2 to 10 headers of a
+    response it costs half of ``isdisjoint(map(...))``, whose objects cost more than the
+    loop). Any other headers object is simply parsed."""
     entries = getattr(headers, "_list", None)
     if entries is None:
         return True
-    return not QUOTA_NAMES.isdisjoint(map(LOWER_NAME, entries))
+    for entry in entries:  # noqa: SIM110 - any() over a generator costs twice the loop
+        if entry[1] in QUOTA_NAMES:
+            return True
+    return False
 
 
 _PREFIXES: Final = ("ratelimit-", "x-ratelimit-", "x-rate-limit-")

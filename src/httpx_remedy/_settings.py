@@ -77,9 +77,14 @@ class Settings:
     listeners: tuple[Listener, ...] = ()
     #: True when a first send may have to wait for a pause heard from the store (derived).
     pauses: bool = field(init=False, compare=False, repr=False)
+    #: True when a request that names no policy of its own has nothing done before its send:
+    #: no policy, no credentials, no store (derived; the drivers skip ``prepare`` then).
+    plain: bool = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pauses", self.store is not None)
+        plain = self.retry is None and self.auth is None and self.store is None
+        object.__setattr__(self, "plain", plain)
 
     def known_secrets(self) -> tuple[str, ...]:
         """The secret values to scrub from what a flow prints, logs or raises now: the

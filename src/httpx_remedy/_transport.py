@@ -38,9 +38,12 @@ from ._dpop import DPoPKey, Proof
 from ._first_send import (
     DETOUR,
     POLICY,
+    RETRY_EXTENSION,
+    SENT,
     Start,
     enters_flow,
     pause_before_send,
+    plain_start,
     prepare,
     start_of,
 )
@@ -69,7 +72,7 @@ from ._listen import Listener
 from ._manager import TokenManager
 from ._pacing import hear_quota, pace_first_send
 from ._policy import DEFAULT_RETRY, Retry
-from ._quota import LOWER_NAME, QUOTA_NAMES
+from ._quota import QUOTA_NAMES
 from ._read import read_async, read_sync
 from ._recovery import run
 from ._settings import Auth, Settings
@@ -343,7 +346,16 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
 
     def handle_request(self, request: Request) -> Response:
         settings = self._settings
+        if settings.plain and RETRY_EXTENSION not in request.extensions:
+            # No policy, no credentials, no store: typed errors only (see Settings.plain).
+            started = settings.clock()
+            response = self._transport.handle_request(request)
+            if response.status_code < 400 or not settings.raise_errors:
+                return response
+            start = plain_start(settings, request, started)
+            return self._drive(run(settings, request, response, start, None))
         prepared = prepare(settings, request)
+        request = prepared[SENT]  # a copy of the user's when it carries our token
         if prepared[DETOUR]:
             return self._detour(request, start_of(prepared))
         try:
@@ -354,14 +366,13 @@ class RemedyTransport(_RemedyTransportBase[BaseTransport, SyncCredentials], Base
                 raise
             return self._drive(run(settings, request, error, start, start.token))
         policy = prepared[POLICY]
-        # The gate every response passes, 2xx included (_quota.mentions_quota, inlined: one
-        # C call over the names httpx keeps lower-cased): a quota the server announces.
-        if (
-            policy is not None
-            and policy.pace is not None
-            and not QUOTA_NAMES.isdisjoint(map(LOWER_NAME, response.headers._list))
-        ):
-            self._heard_quota(request, policy, response)
+        # The gate every response passes, 2xx included: a quota the server announces
+        # (_quota.mentions_quota, inlined: a plain loop over the names httpx keeps lower-cased).
+        if policy is not None and policy.pace is not None:
+            for row in response.headers._list:
+                if row[1] in QUOTA_NAMES:
+                    self._heard_quota(request, policy, response)
+                    break
         # enters_flow() is False below 400: a 2xx or 3xx costs one comparison.
         if response.status_code < 400:
             return response
@@ -496,7 +507,16 @@ class AsyncRemedyTransport(
 
     async def handle_async_request(self, request: Request) -> Response:
         settings = self._settings
+        if settings.plain and RETRY_EXTENSION not in request.extensions:
+            # No policy, no credentials, no store: typed errors only (see Settings.plain).
+            started = settings.clock()
+            response = await self._transport.handle_async_request(request)
+            if response.status_code < 400 or not settings.raise_errors:
+                return response
+            start = plain_start(settings, request, started)
+            return await self._drive(run(settings, request, response, start, None))
         prepared = prepare(settings, request)
+        request = prepared[SENT]  # a copy of the user's when it carries our token
         if prepared[DETOUR]:
             return await self._detour(request, start_of(prepared))
         try:
@@ -507,14 +527,13 @@ class AsyncRemedyTransport(
                 raise
             return await self._drive(run(settings, request, error, start, start.token))
         policy = prepared[POLICY]
-        # The gate every response passes, 2xx included (_quota.mentions_quota, inlined: one
-        # C call over the names httpx keeps lower-cased): a quota the server announces.
-        if (
-            policy is not None
-            and policy.pace is not None
-            and not QUOTA_NAMES.isdisjoint(map(LOWER_NAME, response.headers._list))
-        ):
-            await self._heard_quota(request, policy, response)
+        # The gate every response passes, 2xx included: a quota the server announces
+        # (_quota.mentions_quota, inlined: a plain loop over the names httpx keeps lower-cased).
+        if policy is not None and policy.pace is not None:
+            for row in response.headers._list:
+                if row[1] in QUOTA_NAMES:
+                    await self._heard_quota(request, policy, response)
+                    break
         # enters_flow() is False below 400: a 2xx or 3xx costs one comparison.
         if response.status_code < 400:
             return response
