@@ -73,6 +73,9 @@ def cases() -> dict[str, Callable[[], object]]:
         "httpx-remedy, default policy": get(
             httpx.Client(transport=remedy.RemedyTransport(fixed()))
         ),
+        "httpx-remedy, default policy with pace=False": get(
+            httpx.Client(transport=remedy.RemedyTransport(fixed(), retry=remedy.Retry(pace=False)))
+        ),
         "httpx-remedy, default + ClientCredentials (token held)": get(
             httpx.Client(
                 transport=remedy.RemedyTransport(fixed(), credentials=credentials, origins=[API])
