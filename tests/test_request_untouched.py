@@ -193,3 +193,15 @@ def test_on_httpx2_the_token_is_on_the_request_itself(clock: FakeClock) -> None:
     for response, sent in zip(responses, api_sends, strict=True):
         assert response.request is sent
         assert response.request.headers["authorization"] == "Bearer access-1"
+
+
+def test_the_copy_carries_the_timeouts_fitted_to_the_deadline(mode: Mode, clock: FakeClock) -> None:
+    """The deadline's timeouts are fitted on the user's request before the copy is made: the
+    copy must send those, not the client's."""
+    fake = FakeAS()
+    retry = remedy.Retry(deadline=1.0, budget=remedy.RetryBudget())
+    with mode.client(fake, clock, credentials=cc(), retry=retry, timeout=3.0) as client:
+        client.get(API + "/items")
+        client.get(API + "/items")  # the token held: the hot path's copy
+    assert [sent.extensions["timeout"]["read"] for sent in fake.api_requests] == [1.0, 1.0]
+    assert bearer(fake.api_requests[-1]) == "access-1"

@@ -169,7 +169,7 @@ def prepare(settings: Settings, request: Request) -> Prepared:
                 headers._list = [*raw, token.header_row]
                 headers._encoding = request.headers._encoding
                 sent.headers = headers
-                sent.extensions = extensions
+                sent.extensions = request.extensions  # _first_send_work may have replaced it
                 stream = sent.stream = request.stream
                 try:  # noqa: SIM105 - contextlib.suppress costs the hot path a call
                     sent._content = request._content
