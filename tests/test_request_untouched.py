@@ -19,7 +19,7 @@ import httpx_remedy as remedy
 from httpx_remedy._http import COPIED_REQUESTS, UNCOPIED_REQUESTS, carrying
 from httpx_remedy.testing import error_response
 
-from .helpers import API, SECRET, TOKEN_URL, FakeAS, FakeClock, Mode, bearer, on_clock
+from .helpers import API, SECRET, TOKEN_URL, FakeAS, FakeClock, Mode, bearer, on_clock, sync_client
 
 #: Whether ``httpx`` here is httpx itself (False where ``httpx2.alias_httpx()`` made it httpx2).
 COPIES = httpx.Request.__module__ == "httpx"
@@ -205,3 +205,22 @@ def test_the_copy_carries_the_timeouts_fitted_to_the_deadline(mode: Mode, clock:
         client.get(API + "/items")  # the token held: the hot path's copy
     assert [sent.extensions["timeout"]["read"] for sent in fake.api_requests] == [1.0, 1.0]
     assert bearer(fake.api_requests[-1]) == "access-1"
+
+
+@pytest.mark.skipif(not COPIES, reason="httpx2 aliased as httpx: its requests are not copied")
+def test_a_request_subclass_sent_with_a_held_token_is_copied_whole(clock: FakeClock) -> None:
+    class Tagged(httpx.Request):
+        tag: str
+
+    fake = FakeAS()
+    with sync_client(fake, clock, credentials=cc()) as client:
+        client.get(API + "/items")  # the token, fetched
+        request = Tagged("GET", API + "/items")
+        request.tag = "mine"
+        response = client.send(request)
+    sent = fake.api_requests[-1]
+    assert type(sent) is Tagged
+    assert sent.tag == "mine"  # type: ignore[attr-defined]
+    assert bearer(sent) == "access-1"
+    assert response.request is request
+    assert "authorization" not in request.headers
