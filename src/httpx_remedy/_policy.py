@@ -275,7 +275,7 @@ class Retry:
         """``Retry(max_attempts=5, deadline=30, shrinks_timeouts=True)``: the arguments that
         differ from the defaults, and always the deadline and whether it shrinks timeouts."""
         shown = []
-        for name, default in _DEFAULTS.items():
+        for name, default in _defaults().items():
             value = vars(self).get(name, DEFAULT_WAIT) if name == "wait" else getattr(self, name)
             if name == "deadline":
                 shown += [f"deadline={value!r}", f"shrinks_timeouts={self.shrinks_timeouts!r}"]
@@ -301,10 +301,16 @@ class Retry:
         return value if math.isfinite(value) and value > 0 else 0.0
 
 
-#: The arguments of :class:`Retry` and their defaults, for its repr.
-_DEFAULTS = {
-    name: parameter.default for name, parameter in inspect.signature(Retry).parameters.items()
-}
+_DEFAULTS: dict[str, object] = {}
+
+
+def _defaults() -> dict[str, object]:
+    """The arguments of :class:`Retry` and their defaults, for its repr (read from its signature
+    on first use: ``inspect.signature`` is not free, and most processes never print a policy)."""
+    if not _DEFAULTS:
+        signature = inspect.signature(Retry)
+        _DEFAULTS.update((name, p.default) for name, p in signature.parameters.items())
+    return _DEFAULTS
 
 
 def _same(value: object, default: object) -> bool:
