@@ -19,15 +19,7 @@ from typing import Any, Final, TypeVar, cast
 
 from ._challenges import Challenge
 from ._exceptions import HTTPError, RemedyError
-from ._http import (
-    REQUESTS,
-    RESPONSES,
-    Request,
-    Response,
-    body_in_memory,
-    see_httpx2,
-    stack_of,
-)
+from ._http import REQUESTS, RESPONSES, Request, Response, body_in_memory, stack_of
 from ._policy import Attempt
 from ._redact import (
     Scrubber,
@@ -71,7 +63,6 @@ def _redacted(error: E, depth: int) -> E:
 
 def portable_state(state: Mapping[str, Any]) -> dict[str, Any]:
     """An error's ``__dict__`` made safe to leave the process (see the module docstring)."""
-    see_httpx2()  # an httpx2 request or response: its stack joins before the checks below
     request = state.get("_request")
     response = state.get("response")
     if not isinstance(request, REQUESTS) and isinstance(response, RESPONSES):
