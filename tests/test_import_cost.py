@@ -88,7 +88,8 @@ FIRST_CONTACT = {
             seen.append(request)
             if len(seen) == 1:
                 raise httpx2.ConnectError("refused", request=request)  # retried: a transport error
-            return httpx2.Response(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            challenge = 'Bearer error="invalid_token"'
+            return httpx2.Response(401, headers={"WWW-Authenticate": challenge})
 
         transport = remedy.RemedyTransport(httpx2.MockTransport(flaky))
         with httpx2.Client(transport=transport) as client:
