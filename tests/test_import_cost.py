@@ -214,8 +214,16 @@ def test_the_default_wait_is_tenacitys_full_jitter_backoff() -> None:
     assert "wait=" not in repr(policy)
     assert "wait=" not in repr(remedy.Retry(wait=tenacity.wait_random_exponential(0.5, 8)))
     assert "wait=" in repr(remedy.Retry(wait=tenacity.wait_fixed(1)))
+    assert "wait=" in repr(remedy.Retry(wait=lambda state: 1.0))
     for attempt in (1, 2, 5, 30):
         assert 0 <= policy.backoff(attempt, 0.0) <= min(8, 0.5 * 2 ** (attempt - 1))
+    # The stand-in in Retry's signature is the same strategy, called directly.
+    from httpx_remedy._policy import DEFAULT_WAIT
+
+    assert repr(DEFAULT_WAIT) == "wait_random_exponential(multiplier=0.5, max=8)"
+    state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
+    state.attempt_number = 3
+    assert 0 <= DEFAULT_WAIT(state) <= 2.0
     with pytest.raises(AttributeError):
         _ = policy.no_such_field  # type: ignore[attr-defined]
 

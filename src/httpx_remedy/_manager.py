@@ -114,8 +114,7 @@ class TokenManager:
         import anyio.lowlevel
 
         with self._queue_lock:
-            if self._async_lock is None:
-                self._async_lock = anyio.lowlevel.RunVar("lock")
+            self._async_lock = self._async_lock or anyio.lowlevel.RunVar("lock")
             return self._async_lock
 
     def current(self, now: float) -> Token | None:

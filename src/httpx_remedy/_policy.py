@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -323,8 +322,8 @@ def _same(value: object, default: object) -> bool:
     if default is DEFAULT_WAIT:
         if value is DEFAULT_WAIT:
             return True
-        if "tenacity" not in sys.modules:  # then no tenacity strategy exists
-            return False
+        if not type(value).__module__.startswith("tenacity."):
+            return False  # not tenacity's (which need not be imported to say so)
         default = _tenacity_parts()[1]
         return type(value) is type(default) and vars(value) == vars(default)
     return value == default
