@@ -249,3 +249,18 @@ def test_the_event_records_are_public_names_of_the_package() -> None:
     assert json.loads(out) == ["httpx_remedy", True, True, True, True]
     with pytest.raises(AttributeError):
         _ = remedy.NoSuchName  # type: ignore[attr-defined]
+
+
+def test_httpx2_aliased_or_already_joined_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from httpx_remedy import _http
+
+    stacks = _http.STACKS
+    # alias_httpx(): sys.modules["httpx2"] is the module the library imported as httpx.
+    monkeypatch.setattr(_http, "_httpx2_pending", True)
+    monkeypatch.setitem(sys.modules, "httpx2", _http.httpx)
+    _http.see_httpx2()
+    assert _http.STACKS is stacks
+    assert not _http._httpx2_pending
+    # Another thread joined it first: the one that waited for the lock finds nothing to do.
+    _http._join(_http.httpx)
+    assert _http.STACKS is stacks
