@@ -14,6 +14,7 @@ retried with backoff, safely and within bounds::
 """
 
 import inspect
+from typing import TYPE_CHECKING
 
 from ._budget import RetryBudget
 from ._catalog import catalog
@@ -71,23 +72,6 @@ from ._catalog_errors import (
 from ._device import DeviceAuthorization, DeviceCode
 from ._dpop import DPoPKey
 from ._entry import Catalog, Entry, Remedy
-from ._events import (
-    ErrorClassified,
-    Event,
-    GaveUp,
-    PauseHeard,
-    PauseHonoured,
-    Recovered,
-    RequestEvent,
-    RequestSent,
-    RetryRefused,
-    RetryScheduled,
-    StoreFault,
-    TokenFetched,
-    TokenFetchFailed,
-    TokenRejected,
-    TokenReused,
-)
 from ._exceptions import (
     HTTPError,
     InsecureTransportError,
@@ -116,6 +100,67 @@ from ._timeline import Timeline
 from ._token import Token
 from ._transport import AsyncRemedyTransport, RemedyTransport
 from ._wrap import wrap
+
+if TYPE_CHECKING:
+    from ._events import (
+        ErrorClassified,
+        Event,
+        GaveUp,
+        PauseHeard,
+        PauseHonoured,
+        Recovered,
+        RequestEvent,
+        RequestSent,
+        RetryRefused,
+        RetryScheduled,
+        StoreFault,
+        TokenFetched,
+        TokenFetchFailed,
+        TokenRejected,
+        TokenReused,
+    )
+
+#: Public names loaded on first access (PEP 562), with the module that defines them: the event
+#: records are dataclasses, whose making is a fair share of the import time, and a process
+#: whose requests all succeed never makes one. ``httpx_remedy.RequestSent`` and
+#: ``from httpx_remedy import RequestSent`` work as for any other name.
+_LAZY = dict.fromkeys(
+    (
+        "ErrorClassified",
+        "Event",
+        "GaveUp",
+        "PauseHeard",
+        "PauseHonoured",
+        "Recovered",
+        "RequestEvent",
+        "RequestSent",
+        "RetryRefused",
+        "RetryScheduled",
+        "StoreFault",
+        "TokenFetched",
+        "TokenFetchFailed",
+        "TokenRejected",
+        "TokenReused",
+    ),
+    "._events",
+)
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would type every unknown name
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 
@@ -233,7 +278,10 @@ __all__ = [
 # Every public class and function reports this package as its module, as httpx does: a traceback
 # shows httpx_remedy.NotFound, not the private module it is defined in (and a combined class,
 # made later from these, httpx_remedy.InvalidToken[Unauthorized]). Pickling finds them here.
+# (The lazy names' module sets theirs when it loads: see _events.)
 for _name in __all__:
+    if _name in _LAZY:
+        continue
     _public = globals()[_name]
     if isinstance(_public, type) or inspect.isfunction(_public):
         _public.__module__ = __name__

@@ -9,17 +9,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from ._catalog import catalog
 from ._challenges import Challenge, find_challenge, parse_www_authenticate
 from ._delays import ratelimit_reset, server_delay
 from ._entry import Entry
-from ._error_body import EMPTY_BODY, BodyDetails, parse_error_body
 from ._exceptions import HTTPError, combine
 from ._header_syntax import HeaderLookup
 from ._http import Request, Response
 from ._policy import Attempt
 from ._redact import Scrubber, cut, fold, redact_url, request_secrets
+
+if TYPE_CHECKING:
+    from ._error_body import BodyDetails
+
+# The body parser (``_error_body``, with ``_words``) is imported by the first error body
+# described, not by ``import httpx_remedy``: its regular expressions and its dataclass cost
+# import time that a process whose requests succeed never needs.
 
 #: Default bound on the bytes read from an error body.
 MAX_ERROR_BODY = 64 * 1024
@@ -58,7 +65,7 @@ class Details:
 
 
 def delay_requested(
-    status: int, headers: HeaderLookup, now: float, body: BodyDetails = EMPTY_BODY
+    status: int, headers: HeaderLookup, now: float, body: BodyDetails | None = None
 ) -> tuple[float, str] | None:
     """The delay the server asked for, and where it came from.
 
@@ -69,7 +76,7 @@ def delay_requested(
     found = server_delay(headers, now)
     if found is None and status == 429:
         found = ratelimit_reset(headers, now)
-    if found is None and body.retry_after is not None:
+    if found is None and body is not None and body.retry_after is not None:
         found = (body.retry_after, "body")
     return found
 
@@ -88,6 +95,8 @@ def describe(
     With a ``scrubber``, secrets are taken out of the challenges and the body before they are
     parsed (so that no cut keeps part of one) and out of every text found after.
     """
+    from ._error_body import EMPTY_BODY, parse_error_body
+
     values = headers.get_list("www-authenticate")
     if scrubber:
         values = [scrubber.cut_text(value) for value in values]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 #: headers, a delay in its error body, or the policy's computed backoff.
 #: PACING (issue 12) goes here: add ``"paced"`` for a retry held back by the pacer, and a
 #: ``RequestPaced(RequestEvent)`` record below for a first send it delays (``seconds``); the
-#: logging listener's ``_INFO`` and the OpenTelemetry listener's ``pauses`` take it from there.
+#: logging listener's ``level_of`` and the OpenTelemetry listener's ``pauses`` take it from there.
 WAIT_REASONS = ("retry-after", "ratelimit", "body", "backoff")
 
 #: Which rule refused a retry (``RetryRefused.cap``).
@@ -285,3 +285,26 @@ def _outcome(status: int | None, error: str | None) -> str:
     if status is None:
         return error or "a transport error"
     return f"{status} {error}" if error else str(status)
+
+
+# Public as ``httpx_remedy.<name>``, loaded on first access (see the package's ``_LAZY``): they
+# report the package as their module, as every public class does (set there for the others).
+for _kind in (
+    Event,
+    RequestEvent,
+    RequestSent,
+    ErrorClassified,
+    RetryScheduled,
+    RetryRefused,
+    GaveUp,
+    Recovered,
+    TokenRejected,
+    TokenFetched,
+    TokenReused,
+    TokenFetchFailed,
+    PauseHeard,
+    PauseHonoured,
+    StoreFault,
+):
+    _kind.__module__ = "httpx_remedy"
+del _kind

@@ -103,7 +103,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ._challenges import Challenge, find_challenge
-from ._http import HTTPStatusErrorBase, Request, Response
+from ._http import HTTPStatusErrorBase, Request, Response, see_httpx2
 
 if TYPE_CHECKING:
     from ._entry import Entry
@@ -468,6 +468,7 @@ def _restore(
     state: dict[str, object],
 ) -> BaseException:
     """An error rebuilt from its pickled parts; a combined class is found again by ``combine``."""
+    see_httpx2()  # unpickled where httpx2 is imported: its HTTPStatusError catches this too
     cls = combine(*kind) if isinstance(kind, tuple) else kind
     error = cls.__new__(cls, *args)
     # OSError's __new__ (TokenWaitTimeout is a TimeoutError) leaves args empty when the class

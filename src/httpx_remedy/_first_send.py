@@ -16,7 +16,6 @@ from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 from ._commands import Sleep
-from ._events import PauseHonoured
 from ._exceptions import OriginPaused
 from ._http import (
     COPIED_REQUESTS,
@@ -285,6 +284,8 @@ def pause_before_send(settings: Settings, request: Request, policy: Retry | None
             # The wait comes out of the deadline: the first attempt gets what is left after it.
             shrink_timeouts(request, policy.deadline - left)
     if listening(settings):
+        from ._events import PauseHonoured  # loaded by the first event (import time)
+
         url = redact_url(request.url)
         emit(settings, PauseHonoured(settings.clock(), request.method, url, left))
     return Sleep(left)

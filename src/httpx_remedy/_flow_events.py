@@ -3,9 +3,8 @@ so that it reads as the decisions it takes (see ``_events`` for the records)."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from ._events import GaveUp, Recovered, RetryScheduled
 from ._first_send import IDEMPOTENT_EXTENSION, Start
 from ._http import Request, Response, stack_of
 from ._listen import emit
@@ -13,9 +12,17 @@ from ._policy import Attempt, Decision
 from ._redact import redact_url
 from ._settings import Settings
 
+if TYPE_CHECKING:
+    from ._events import RetryScheduled
+
+# ``_events`` is imported by the first event made, not by ``import httpx_remedy``: its records
+# are dataclasses, whose making is a fair share of the import time.
+
 
 def retry_scheduled(record: Attempt, now: float, decision: Decision) -> RetryScheduled:
     """The event for a retry: ``record`` is the failed attempt's, ``decision`` the retry."""
+    from ._events import RetryScheduled
+
     assert decision.wait_reason is not None
     return RetryScheduled(
         now,
@@ -41,6 +48,8 @@ def recovered(
     """The response a resend got that needs no more recovery, told to the listeners."""
     response = cast(Response, outcome)
     if heard:
+        from ._events import Recovered
+
         now = settings.clock()
         url = redact_url(request.url)
         status = response.status_code
@@ -62,6 +71,8 @@ def gave_up(
 ) -> None:
     """The final outcome of a failed request, told to the listeners: ``error`` raised (a
     typed error, or the transport's), or ``response`` returned as it is."""
+    from ._events import GaveUp
+
     now = settings.clock()
     url = redact_url(request.url)
     status = None if response is None else response.status_code

@@ -12,24 +12,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import ssl
+import sys
+import threading
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._decode import decode_bounded
-
-_httpx2: ModuleType | None
-try:  # pragma: no cover - which branch runs depends on what is installed
-    import httpx2 as _httpx2
-except ImportError:  # pragma: no cover
-    _httpx2 = None
-
-#: The stacks in this process, httpx first. One entry when only one is installed, or when
-#: ``httpx2.alias_httpx()`` made ``import httpx`` load httpx2.
-STACKS: tuple[ModuleType, ...] = (httpx,) + (
-    (_httpx2,) if _httpx2 is not None and _httpx2 is not httpx else ()
-)
 
 AsyncBaseTransport = httpx.AsyncBaseTransport
 AsyncClient = httpx.AsyncClient
@@ -50,53 +40,141 @@ SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
 
+# httpx2 is never imported here: importing it would double the cost of ``import httpx_remedy``
+# for the many processes that never use it. An httpx2 object can only exist once the user
+# imported httpx2, so the library looks for it in ``sys.modules`` (:func:`see_httpx2`) where
+# objects of a stack it does not know yet may come in: at import, when a transport, a client or
+# a response is handed to it, when a type is new to :func:`stack_of`, and when one of its
+# ``HTTPStatusError``s is made. Until then every tuple below holds httpx's classes alone.
+
+#: The stacks in this process, httpx first: httpx2 joins once it is imported. One entry when
+#: ``httpx2.alias_httpx()`` made ``import httpx`` load httpx2.
+STACKS: tuple[ModuleType, ...] = (httpx,)
+
 
 def _all(name: str) -> tuple[Any, ...]:
     return tuple(getattr(stack, name) for stack in STACKS)
 
 
-#: For ``isinstance`` and ``except``: the class of that name in every stack.
-REQUESTS: tuple[type[httpx.Request], ...] = _all("Request")
-RESPONSES: tuple[type[httpx.Response], ...] = _all("Response")
-ASYNC_BASE_TRANSPORTS: tuple[type[httpx.AsyncBaseTransport], ...] = _all("AsyncBaseTransport")
-ASYNC_CLIENTS: tuple[type[httpx.AsyncClient], ...] = _all("AsyncClient")
-BASE_TRANSPORTS: tuple[type[httpx.BaseTransport], ...] = _all("BaseTransport")
-CLIENTS: tuple[type[httpx.Client], ...] = _all("Client")
-SYNC_BYTE_STREAMS: tuple[type[httpx.SyncByteStream], ...] = _all("SyncByteStream")
-TRANSPORT_ERRORS: tuple[type[httpx.TransportError], ...] = _all("TransportError")
+#: For ``isinstance`` and ``except``: the class of that name in every stack. Imported by name
+#: across the library (an ``except TRANSPORT_ERRORS`` stays one global read, free on the success
+#: path): when httpx2 joins, :func:`see_httpx2` rebinds those names where they were imported.
+REQUESTS: tuple[type[httpx.Request], ...]
+RESPONSES: tuple[type[httpx.Response], ...]
+ASYNC_BASE_TRANSPORTS: tuple[type[httpx.AsyncBaseTransport], ...]
+ASYNC_CLIENTS: tuple[type[httpx.AsyncClient], ...]
+BASE_TRANSPORTS: tuple[type[httpx.BaseTransport], ...]
+CLIENTS: tuple[type[httpx.Client], ...]
+SYNC_BYTE_STREAMS: tuple[type[httpx.SyncByteStream], ...]
+TRANSPORT_ERRORS: tuple[type[httpx.TransportError], ...]
 #: Every error a stack raises while sending (``httpx.HTTPError``) or for a bad URL.
-REQUEST_ERRORS: tuple[type[Exception], ...] = _all("HTTPError") + _all("InvalidURL")
-
+REQUEST_ERRORS: tuple[type[Exception], ...]
 #: Transport errors raised before any byte of the request reached the server: safe to retry
 #: for every method.
-NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
-    _all("ConnectError") + _all("ConnectTimeout") + _all("PoolTimeout")
-)
-
+NOT_SENT_ERRORS: tuple[type[Exception], ...]
 #: Transport errors after which the server may have received and processed the request:
 #: retried only when the request is idempotent.
-MAYBE_SENT_ERRORS: tuple[type[Exception], ...] = (
-    _all("ReadTimeout")
-    + _all("WriteTimeout")
-    + _all("ReadError")
-    + _all("WriteError")
-    + _all("RemoteProtocolError")
-)
+MAYBE_SENT_ERRORS: tuple[type[Exception], ...]
+#: How reading a body may end (``_read``): its end, a body that breaks off, or one already
+#: consumed (``httpx.StreamConsumed`` is a RuntimeError). What was read until then still counts.
+BODY_END: tuple[type[BaseException], ...]
+ASYNC_BODY_END: tuple[type[BaseException], ...]
 
-if TYPE_CHECKING or len(STACKS) == 1:
+
+def _tuples() -> dict[str, tuple[Any, ...]]:
+    """The tuples above, for the stacks in :data:`STACKS`."""
+    transport_errors = _all("TransportError")
+    return {
+        "REQUESTS": _all("Request"),
+        "RESPONSES": _all("Response"),
+        "ASYNC_BASE_TRANSPORTS": _all("AsyncBaseTransport"),
+        "ASYNC_CLIENTS": _all("AsyncClient"),
+        "BASE_TRANSPORTS": _all("BaseTransport"),
+        "CLIENTS": _all("Client"),
+        "SYNC_BYTE_STREAMS": _all("SyncByteStream"),
+        "TRANSPORT_ERRORS": transport_errors,
+        "REQUEST_ERRORS": _all("HTTPError") + _all("InvalidURL"),
+        "NOT_SENT_ERRORS": _all("ConnectError") + _all("ConnectTimeout") + _all("PoolTimeout"),
+        "MAYBE_SENT_ERRORS": (
+            _all("ReadTimeout")
+            + _all("WriteTimeout")
+            + _all("ReadError")
+            + _all("WriteError")
+            + _all("RemoteProtocolError")
+        ),
+        "BODY_END": (StopIteration, RuntimeError, *transport_errors),
+        "ASYNC_BODY_END": (StopAsyncIteration, RuntimeError, *transport_errors),
+    }
+
+
+globals().update(_tuples())
+
+if TYPE_CHECKING:
     HTTPStatusErrorBase = httpx.HTTPStatusError
-else:  # pragma: no cover - only with httpx2 installed beside httpx
+else:
 
-    class HTTPStatusErrorBase(*_all("HTTPStatusError")):
-        """An ``HTTPStatusError`` of every stack, so that each stack's ``except`` catches it."""
+    class HTTPStatusErrorBase(httpx.HTTPStatusError):
+        """An ``HTTPStatusError`` of every stack, so that each stack's ``except`` catches it:
+        httpx2's class joins its bases when httpx2 joins the stacks (:func:`see_httpx2`)."""
 
         def __init__(self, message: str, *, request: Any, response: Any) -> None:
+            see_httpx2()
             # The stacks' __init__ chains do not cooperate (each passes only the message on),
             # so the state they keep is set here once, for all of them.
             Exception.__init__(self, message)
             self.request = request
             self.response = response
 
+
+#: False once httpx2 joined the stacks or cannot (``import httpx`` loads httpx2): then
+#: :func:`see_httpx2` is one global read.
+_httpx2_pending = True
+_httpx2_lock = threading.Lock()
+
+
+def see_httpx2() -> None:
+    """Add httpx2 to the stacks if the process imported it since we last looked.
+
+    Cheap (a global read, then a dict lookup while httpx2 is not imported); called where
+    objects of a stack the library does not know yet may come in, never on the success path.
+    """
+    if not _httpx2_pending:
+        return
+    module = sys.modules.get("httpx2")
+    if module is None:
+        return  # not imported, or blocked (``sys.modules["httpx2"] = None``)
+    with _httpx2_lock:
+        _join(module)
+
+
+def _join(httpx2: ModuleType) -> None:
+    global STACKS, _httpx2_pending
+    if not _httpx2_pending:
+        return
+    if httpx2 is httpx:  # ``alias_httpx()``: one stack for good
+        _httpx2_pending = False
+        return
+    if not hasattr(httpx2, "HTTPStatusError"):
+        return  # still being imported: next time
+    old = {name: globals()[name] for name in _tuples()}
+    STACKS = (httpx, httpx2)
+    new = _tuples()
+    globals().update(new)
+    # Every name of the library that holds an old tuple now holds the new one.
+    replace = {id(value): (value, new[name]) for name, value in old.items()}
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == __package__ or name.startswith(__package__ + ".")):
+            continue
+        namespace = vars(module)
+        for key, value in list(namespace.items()):
+            found = replace.get(id(value))
+            if found is not None and found[0] is value:
+                namespace[key] = found[1]
+    HTTPStatusErrorBase.__bases__ = _all("HTTPStatusError")
+    _httpx2_pending = False
+
+
+see_httpx2()  # imported before this library: joins now, as it always did
 
 _stack_by_type: dict[type, ModuleType] = {}
 
@@ -107,6 +185,7 @@ def stack_of(obj: object) -> ModuleType:
     kind = type(obj)
     found = _stack_by_type.get(kind)
     if found is None:
+        see_httpx2()  # a type never seen: maybe httpx2's, imported since
         found = httpx
         for stack in STACKS:
             bases = (

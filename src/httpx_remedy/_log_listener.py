@@ -12,19 +12,13 @@ on the client's own logger (``httpx``, or ``httpx2``), with the URL redacted.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from ._events import (
-    Event,
-    GaveUp,
-    PauseHeard,
-    PauseHonoured,
-    RetryScheduled,
-    StoreFault,
-    TokenFetched,
-    TokenFetchFailed,
-)
+if TYPE_CHECKING:
+    from ._events import Event
 
-_INFO = (RetryScheduled, TokenFetched, PauseHeard, PauseHonoured)
+# ``_events`` is imported by the first event, not with this listener (installed by
+# ``import httpx_remedy``): its records are dataclasses, whose making costs import time.
 
 
 class LoggingListener:
@@ -39,6 +33,8 @@ class LoggingListener:
         return f"LoggingListener({self.logger.name!r})"
 
     def __call__(self, event: Event, /) -> None:
+        from ._events import GaveUp
+
         level = level_of(event)
         if self.logger.isEnabledFor(level):
             self.logger.log(level, "%s", event.describe())
@@ -64,7 +60,17 @@ class LoggingListener:
 
 def level_of(event: Event) -> int:
     """The level an event is logged at."""
-    if isinstance(event, _INFO):
+    from ._events import (
+        GaveUp,
+        PauseHeard,
+        PauseHonoured,
+        RetryScheduled,
+        StoreFault,
+        TokenFetched,
+        TokenFetchFailed,
+    )
+
+    if isinstance(event, (RetryScheduled, TokenFetched, PauseHeard, PauseHonoured)):
         return logging.INFO
     if isinstance(event, GaveUp):
         if event.ours:  # the token fetch's own event says what came of it

@@ -12,8 +12,12 @@ import dataclasses
 import logging
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
-import anyio.lowlevel
+import anyio
+
+if TYPE_CHECKING:
+    from anyio.lowlevel import RunVar
 
 from ._dpop import DPoPKey, Signer
 from ._exceptions import HTTPError, ReauthenticationRequired
@@ -39,7 +43,9 @@ class TokenManager:
         self.token: Token | None = None
         self.rejection: HTTPError | None = None
         self.sync_lock = threading.Lock()
-        self._async_lock: anyio.lowlevel.RunVar[anyio.Lock] = anyio.lowlevel.RunVar("lock")
+        # The lock per event loop, made by the first async fetch (anyio.lowlevel is imported
+        # then: most processes never need it).
+        self._async_lock: RunVar[anyio.Lock] | None = None
         self._issued: tuple[str, ...] = ()
         #: Where the token may go for every transport given no ``origins=``: decided once per
         #: credentials object, by the first request any of those transports sends (None until
@@ -92,12 +98,24 @@ class TokenManager:
 
     def async_lock(self) -> anyio.Lock:
         """A lock for the running event loop (an anyio lock cannot cross event loops)."""
+        per_loop = self._async_lock
+        if per_loop is None:
+            per_loop = self._per_loop()
         try:
-            return self._async_lock.get()
+            return per_loop.get()
         except LookupError:
             lock = anyio.Lock()
-            self._async_lock.set(lock)
+            per_loop.set(lock)
             return lock
+
+    def _per_loop(self) -> RunVar[anyio.Lock]:
+        """The variable holding each event loop's lock, made once (two threads' first fetches
+        must not make two)."""
+        import anyio.lowlevel
+
+        with self._queue_lock:
+            self._async_lock = self._async_lock or anyio.lowlevel.RunVar("lock")
+            return self._async_lock
 
     def current(self, now: float) -> Token | None:
         """The token to use without asking anyone, or None: the hot path, no lock."""

@@ -11,9 +11,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import tenacity
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._budget import DEFAULT_BUDGET, RetryBudget
 from ._catalog import RETRYABLE_STATUSES, catalog
@@ -21,15 +19,48 @@ from ._entry import Remedy
 from ._http import Origin, origin_text
 from ._pacer import DEFAULT_PACER, Pacer
 
-WaitStrategy = tenacity.wait.wait_base | Callable[[tenacity.RetryCallState], float]
+if TYPE_CHECKING:
+    import tenacity
+
+    WaitStrategy = tenacity.wait.wait_base | Callable[[tenacity.RetryCallState], float]
 
 #: RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
-#: Full-jitter exponential backoff: a uniform wait in [0, 0.5 s x 2^(n-1)], at most 8 s.
-DEFAULT_WAIT: WaitStrategy = tenacity.wait_random_exponential(multiplier=0.5, max=8)
 
-_RETRYING = tenacity.Retrying()
+class _DefaultWait:
+    """The default wait strategy, full-jitter exponential backoff (a uniform wait in
+    [0, 0.5 s x 2^(n-1)], at most 8 s): ``tenacity.wait_random_exponential(multiplier=0.5,
+    max=8)``, built with tenacity on first use. tenacity costs a fair share of
+    ``import httpx_remedy`` and most processes never compute a backoff: a :class:`Retry` given
+    no ``wait`` holds this stand-in, and its ``wait`` attribute reads as the tenacity strategy.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "wait_random_exponential(multiplier=0.5, max=8)"
+
+    def __call__(self, state: tenacity.RetryCallState) -> float:
+        return float(_tenacity_parts()[1](state))
+
+
+#: The default of ``Retry(wait=...)`` (see :class:`_DefaultWait`).
+DEFAULT_WAIT: WaitStrategy = _DefaultWait()
+
+#: tenacity's ``Retrying`` (the state a wait strategy reads) and the default wait strategy,
+#: made on first need (see :class:`_DefaultWait`).
+_tenacity: tuple[Any, WaitStrategy] | None = None
+
+
+def _tenacity_parts() -> tuple[Any, WaitStrategy]:
+    global _tenacity
+    if _tenacity is None:
+        import tenacity
+
+        _tenacity = (tenacity.Retrying(), tenacity.wait_random_exponential(multiplier=0.5, max=8))
+    return _tenacity
+
 
 # The testing mode: how many ``testing.no_wait()`` blocks are open (in any thread or task).
 # While any is, a retry's wait is skipped and the process-wide budget is not drawn on. Written
@@ -212,7 +243,8 @@ class Retry:
         assign = object.__setattr__  # frozen
         assign(self, "max_attempts", max_attempts)
         assign(self, "statuses", statuses)
-        assign(self, "wait", wait)
+        if wait is not DEFAULT_WAIT:  # the default: read through __getattr__
+            assign(self, "wait", wait)
         assign(self, "max_retry_after", max_retry_after)
         assign(self, "deadline", deadline)
         # By type, not identity: a copied or unpickled default policy is still the default.
@@ -231,12 +263,19 @@ class Retry:
             raise TypeError(f"Retry pace must be True, False or a Pacer, not {pace!r}")
         assign(self, "pace", pace or None)
 
+    def __getattr__(self, name: str) -> Any:
+        # Only for what the instance does not hold: ``wait`` when it is the default, read as
+        # the tenacity strategy it stands for (see _DefaultWait), tenacity imported then.
+        if name == "wait":
+            return _tenacity_parts()[1]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __repr__(self) -> str:
         """``Retry(max_attempts=5, deadline=30, shrinks_timeouts=True)``: the arguments that
         differ from the defaults, and always the deadline and whether it shrinks timeouts."""
         shown = []
-        for name, default in _DEFAULTS.items():
-            value = getattr(self, name)
+        for name, default in _defaults().items():
+            value = vars(self).get(name, DEFAULT_WAIT) if name == "wait" else getattr(self, name)
             if name == "deadline":
                 shown += [f"deadline={value!r}", f"shrinks_timeouts={self.shrinks_timeouts!r}"]
             elif name == "pace" and value is None:
@@ -247,21 +286,30 @@ class Retry:
 
     def backoff(self, attempt: int, elapsed: float) -> float:
         """The computed wait after failed attempt number ``attempt`` (finite, >= 0)."""
-        state = tenacity.RetryCallState(_RETRYING, None, (), {})
+        import tenacity  # bound since _tenacity_parts() ran: a dict lookup
+
+        retrying, default = _tenacity_parts()
+        state = tenacity.RetryCallState(retrying, None, (), {})
         state.attempt_number = attempt
         state.start_time -= elapsed
         state.outcome_timestamp = state.start_time + elapsed
         try:
-            value = float(self.wait(state))
+            value = float(vars(self).get("wait", default)(state))
         except (TypeError, ValueError, ArithmeticError):
             value = 0.0
         return value if math.isfinite(value) and value > 0 else 0.0
 
 
-#: The arguments of :class:`Retry` and their defaults, for its repr.
-_DEFAULTS = {
-    name: parameter.default for name, parameter in inspect.signature(Retry).parameters.items()
-}
+_DEFAULTS: dict[str, object] = {}
+
+
+def _defaults() -> dict[str, object]:
+    """The arguments of :class:`Retry` and their defaults, for its repr (read from its signature
+    on first use: ``inspect.signature`` is not free, and most processes never print a policy)."""
+    if not _DEFAULTS:
+        signature = inspect.signature(Retry)
+        _DEFAULTS.update((name, p.default) for name, p in signature.parameters.items())
+    return _DEFAULTS
 
 
 def _same(value: object, default: object) -> bool:
@@ -271,7 +319,12 @@ def _same(value: object, default: object) -> bool:
         return value is default
     if default is True:  # pace: the process-wide pacer
         return value is DEFAULT_PACER
-    if isinstance(default, tenacity.wait.wait_base):
+    if default is DEFAULT_WAIT:
+        if value is DEFAULT_WAIT:
+            return True
+        if not type(value).__module__.startswith("tenacity."):
+            return False  # not tenacity's (which need not be imported to say so)
+        default = _tenacity_parts()[1]
         return type(value) is type(default) and vars(value) == vars(default)
     return value == default
 

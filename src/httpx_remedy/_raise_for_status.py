@@ -7,7 +7,7 @@ import time
 
 from ._body import cut_note, read_body
 from ._classify import MAX_ERROR_BODY, build_error, describe, error_scrubber
-from ._http import SYNC_BYTE_STREAMS, Response, body_in_memory, buffered
+from ._http import SYNC_BYTE_STREAMS, Response, body_in_memory, buffered, see_httpx2
 from ._policy import Attempt
 from ._read import read_async, read_sync
 from ._redact import redact_url
@@ -32,6 +32,7 @@ def raise_for_status(response: Response) -> Response:
     """
     if response.status_code < 400:
         return response
+    see_httpx2()  # an httpx2 response: its stack joins before its classes are checked
     body = body_in_memory(response)
     cut = None
     if body is None and not _is_async_stream(response):
@@ -46,6 +47,7 @@ async def araise_for_status(response: Response) -> Response:
     """:func:`raise_for_status` for async responses: reads an unread body up to 64 KiB."""
     if response.status_code < 400:
         return response
+    see_httpx2()  # an httpx2 response: its stack joins before its classes are checked
     body = body_in_memory(response)
     cut = None
     if body is None:

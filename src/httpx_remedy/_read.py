@@ -13,16 +13,11 @@ from typing import Any
 import anyio
 
 from ._body import BodyRead, ReadBody
-from ._http import TRANSPORT_ERRORS, body_in_memory, decode_body
+from ._http import ASYNC_BODY_END, BODY_END, body_in_memory, decode_body
 
-# How reading a body may end: its end, a body that breaks off, or one already consumed
-# (httpx.StreamConsumed is a RuntimeError). What was read until then still counts.
-BODY_END: tuple[type[BaseException], ...] = (StopIteration, RuntimeError, *TRANSPORT_ERRORS)
-ASYNC_BODY_END: tuple[type[BaseException], ...] = (
-    StopAsyncIteration,
-    RuntimeError,
-    *TRANSPORT_ERRORS,
-)
+# How reading a body may end (BODY_END, ASYNC_BODY_END): its end, a body that breaks off, or
+# one already consumed (httpx.StreamConsumed is a RuntimeError). What was read until then still
+# counts. Kept with the stacks' classes in ``_http``, which grows them when httpx2 is imported.
 
 
 def read_sync(command: ReadBody) -> BodyRead:

@@ -19,7 +19,6 @@ from ._classify import Details, build_error, delay_requested, describe, error_sc
 from ._commands import Close, Flow, Send, Sleep, StoreOp
 from ._dpop import Proof, nonce_note, unprove
 from ._entry import Remedy
-from ._events import ErrorClassified, PauseHeard, RequestSent, RetryRefused, TokenRejected
 from ._exceptions import TokenWaitTimeout
 from ._first_send import IDEMPOTENT_EXTENSION, Start, enters_flow, shrink_timeouts
 from ._flow_events import gave_up, recovered, retry_scheduled
@@ -139,6 +138,10 @@ def run(
     access token the first send carried, if the transport authorized it. A request sent with a
     DPoP proof (its token's, or ``proof`` for a token request) gets a fresh one on every resend.
     """
+    # _events is imported by the first flow, not by ``import httpx_remedy`` (its records are
+    # dataclasses, whose making is a fair share of the import time); a 2xx never gets here.
+    from ._events import ErrorClassified, PauseHeard, RequestSent, RetryRefused, TokenRejected
+
     if token is not None:
         proof = token._dpop
     policy = start.policy
@@ -511,6 +514,8 @@ def _again(
 ) -> Flow[Response | Exception]:
     """Send attempt number ``attempt`` (see :func:`resend`), told to the listeners."""
     if heard:
+        from ._events import RequestSent
+
         url = redact_url(request.url)
         emit(settings, RequestSent(settings.clock(), request.method, url, attempt))
     return (yield from resend(settings, request, proof))

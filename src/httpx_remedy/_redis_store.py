@@ -17,7 +17,6 @@ import threading
 import time
 from typing import Any
 
-from ._events import StoreFault
 from ._listen import emit_process
 from ._redact import redact_url
 from ._store import DEFAULT_MAX_PAUSE, MemoryStore, Store, check_max_pause
@@ -146,12 +145,16 @@ class RedisStore(Store):
             first = not self._warned
             self._warned = True
         if first:
+            from ._events import StoreFault  # loaded by the first event (import time)
+
             emit_process(StoreFault(time.monotonic(), f"Redis at {self.url}", type(error).__name__))
 
     def _recovered(self) -> None:
         if self._warned:
             with self._guard:
                 self._warned = False
+            from ._events import StoreFault
+
             emit_process(StoreFault(time.monotonic(), f"Redis at {self.url}", "", recovered=True))
 
     def _call(self, method: str, *args: Any) -> Any:

@@ -12,12 +12,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
-from ._events import Event
 from ._listen import add_listener, remove_listener
 
-E = TypeVar("E", bound=Event)
+if TYPE_CHECKING:
+    from ._events import Event
+
+E = TypeVar("E", bound="Event")
 
 
 class Timeline:

@@ -19,7 +19,6 @@ from ._catalog_errors import UseDPoPNonce
 from ._classify import error_scrubber
 from ._commands import CallSource, Flow, Locked, Sleep, StoreOp
 from ._dpop import Proof
-from ._events import TokenFetched, TokenFetchFailed, TokenReused
 from ._exceptions import TokenWaitTimeout, token_endpoint_unreachable
 from ._first_send import IDEMPOTENT_EXTENSION, RETRY_EXTENSION, Start, begin
 from ._grants import MAX_TOKEN_BODY, Grant, parse_token_response
@@ -124,6 +123,8 @@ def authorize(
     token = auth.manager.reusable(rejected, now, scope)
     if token is not None:
         if listening(settings):
+            from ._events import TokenReused  # loaded by the first event (import time)
+
             emit(settings, TokenReused(now, False))
         return token, False
     store = auth.store
@@ -148,6 +149,8 @@ def _fetch_for(
         now = settings.clock()
         fallback = auth.manager.failed(error, rejected, now, scope)
         if listening(settings):
+            from ._events import TokenFetchFailed
+
             remembered = auth.manager.rejection is error
             failed = TokenFetchFailed(
                 now, grant, type(error).__name__, remembered, fallback is not None
@@ -159,6 +162,8 @@ def _fetch_for(
     if scope is not None and isinstance(auth.source, Grant):
         auth.source.scope = scope
     if listening(settings):
+        from ._events import TokenFetched
+
         now = settings.clock()
         proactive = rejected is None and scope is None
         waiting = auth.manager.queued
@@ -261,6 +266,8 @@ def _adopt_shared(
     if not token.fresh(settings.clock()):
         return None
     if listening(settings):
+        from ._events import TokenReused
+
         emit(settings, TokenReused(settings.clock(), True))
     return auth.manager.store(token)
 

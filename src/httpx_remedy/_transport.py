@@ -65,6 +65,7 @@ from ._http import (
     VerifyTypes,
     default_transport,
     origin_of,
+    see_httpx2,
     set_authorization,
     stack_of,
 )
@@ -143,6 +144,7 @@ def _auth_of(
 def _wrapped(transport: Any, options: dict[str, Any], owner: str, *, is_async: bool) -> Any:
     """The transport to wrap, checked; httpx's own, built with ``options``, when none is given
     (the arguments of ``httpx.HTTPTransport`` given to ``owner``, None left out)."""
+    see_httpx2()  # an httpx2 transport: httpx2 joins the stacks before the check below
     kinds = ASYNC_BASE_TRANSPORTS if is_async else BASE_TRANSPORTS
     given = [name for name, value in options.items() if value is not None]
     if transport is None:

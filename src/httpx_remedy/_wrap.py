@@ -17,6 +17,7 @@ from ._http import (
     Client,
     origin_of,
     origin_text,
+    see_httpx2,
 )
 from ._policy import DEFAULT_RETRY, Retry
 from ._store import Store
@@ -69,6 +70,7 @@ def wrap(
     without shares the credentials' binding across its mounts (see ``origins``). Transports
     already wrapped are left as they are. Returns the client.
     """
+    see_httpx2()  # an httpx2 client: its stack joins before the checks below
     if credentials is not None and origins is None and client.base_url.host:
         origins = [origin_text(origin_of(client.base_url))]
     options: dict[str, Any] = {
