@@ -287,8 +287,8 @@ class StoreFault(Event):
 @dataclass(frozen=True, slots=True)
 class RequestPaced(RequestEvent):
     """The request waits ``seconds`` before its first send, to stay within the quota the
-    server announced (``source``: the headers it came from, such as ``RateLimit`` or
-    ``X-RateLimit-*``); see :class:`~httpx_remedy.Pacer`."""
+    server announced (``source``: the lower-case header it was read from, such as
+    ``ratelimit`` or ``x-ratelimit-reset``); see :class:`~httpx_remedy.Pacer`."""
 
     seconds: float
     source: str
