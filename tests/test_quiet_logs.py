@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -305,21 +305,15 @@ def run_pause_listener() -> _Client:
     return client
 
 
-@pytest.fixture
-def redis_listener_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    caplog.set_level(logging.DEBUG, logger="httpx_remedy")
-    yield caplog
-
-
 def test_the_pause_listeners_own_error_is_a_store_fault(
-    redis_listener_log: pytest.LogCaptureFixture,
+    debug_log: pytest.LogCaptureFixture,
 ) -> None:
     """Told once, as a StoreFault (the pauses of other processes go unheard meanwhile), and
     told again when it works; not a DEBUG traceback every second on the logger."""
     heard: list[Event] = []
     remedy.set_listeners([heard.append])
     run_pause_listener()
-    assert library_records(redis_listener_log) == []
+    assert library_records(debug_log) == []
     faults = [e for e in heard if isinstance(e, StoreFault)]
     where = "the pause listener of Redis at redis://127.0.0.1:1/0"  # no password
     assert [(e.store, e.error, e.recovered) for e in faults] == [
@@ -328,10 +322,10 @@ def test_the_pause_listeners_own_error_is_a_store_fault(
     ]
     assert "pw" not in repr(faults)
 
-    redis_listener_log.clear()
+    debug_log.clear()
     remedy.set_listeners([remedy.LoggingListener()])
     run_pause_listener()
-    lines = [(r.levelno, r.getMessage()) for r in library_records(redis_listener_log)]
+    lines = [(r.levelno, r.getMessage()) for r in library_records(debug_log)]
     assert lines == [
         (
             logging.WARNING,
@@ -341,7 +335,7 @@ def test_the_pause_listeners_own_error_is_a_store_fault(
         (logging.INFO, f"{where} answers again; sharing is back on"),
     ]
 
-    redis_listener_log.clear()
+    debug_log.clear()
     remedy.set_listeners([])
     run_pause_listener()
-    assert library_records(redis_listener_log) == []
+    assert library_records(debug_log) == []
