@@ -1,8 +1,10 @@
 """The event model: one frozen, typed record for every decision the library takes.
 
-The sans-I/O core (``_recovery``, ``_token_flow``, ``_first_send``) makes these records and
-hands them to the listeners (``_listen``); the drivers never do. A 2xx answered at once makes
-none: the success path stays as it is, and httpx's own instrumentation already sees it.
+The sans-I/O core (``_recovery``, ``_token_flow``, ``_first_send``, ``_pacing``, ``_device``,
+the credentials' binding in ``_settings``) and the stores make these records and hand them to
+the listeners (``_listen``); the drivers never do, and nothing in the library logs but through
+them (a listener's own failure aside, ``_hooks``). A 2xx answered at once makes none: the
+success path stays as it is, and httpx's own instrumentation already sees it.
 
 Each record says what happened in a line of text (:meth:`Event.describe`, what the logging
 listener and :class:`~._timeline.Timeline` print): one place for the wording. URLs are redacted
