@@ -339,3 +339,31 @@ def test_the_pause_listeners_own_error_is_a_store_fault(
     remedy.set_listeners([])
     run_pause_listener()
     assert library_records(debug_log) == []
+
+
+# ---- and no line of the library's own bypasses the listeners again
+
+
+def test_only_the_hooks_log_directly() -> None:
+    """Every ``logging`` call in the package is the logging listener's, or ``_hooks``' (a
+    listener's or hook's own failure, documented as such): a new line must be an event."""
+    import ast
+    from pathlib import Path
+
+    package = Path(remedy.__file__).parent
+    allowed = {"_hooks.py", "_log_listener.py"}
+    methods = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name in allowed or "testing" in path.relative_to(package).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in methods
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in {"logger", "logging", "log"}
+            ):
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []
