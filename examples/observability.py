@@ -53,6 +53,14 @@ class Tally:
             self.counts["pause"] += 1
         elif isinstance(event, remedy.StoreFault):
             self.counts["store fault"] += 1
+        elif isinstance(event, remedy.RequestPaced):  # a wait the server's quota asked for
+            self.counts[f"paced ({event.source})"] += 1
+        elif isinstance(event, remedy.NonceReplayed):  # DPoP: at the API or token endpoint
+            self.counts[f"DPoP nonce replay ({event.where})"] += 1
+        elif isinstance(event, remedy.PollingSlowed):  # a device login told to slow down
+            self.counts[f"polling every {event.interval:g}s"] += 1
+        elif isinstance(event, remedy.CredentialsBound):  # where the token may go, decided
+            self.counts[f"credentials bound to {event.origin}"] += 1
 
 
 def main() -> None:

@@ -19,6 +19,9 @@ import cryptography.hazmat.primitives.serialization  # noqa: F401
 import joserfc.jwk  # noqa: F401
 import pytest
 
+# Likewise the event records, loaded on first use (``httpx_remedy._LAZY``): a second copy would
+# not be the classes ``httpx_remedy`` handed out before, and ``isinstance`` would fail.
+import httpx_remedy._events  # noqa: F401
 from httpx_remedy.testing import no_wait
 
 from .docs_snippets import PAGES, ROOT, Chain, SnippetError, chains, snippets

@@ -84,17 +84,6 @@ class Timeline(_timeline.Timeline):
             print(f"  {mark}  {text}", file=self.out, flush=True)
 
 
-class _LibraryLog(logging.Handler):
-    """The library's log lines that are not events (binding the credentials, a DPoP nonce)."""
-
-    def __init__(self, timeline: Timeline) -> None:
-        super().__init__(logging.INFO)
-        self.timeline = timeline
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.timeline.line("library", record.getMessage())
-
-
 def _describe_call(call: Any) -> str:
     from .testing.oauth_server import TokenCall
 
@@ -123,15 +112,8 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
         results.append(ok)
         timeline.verdict(ok, text)
 
-    # The library's events go to the timeline (in place of the log lines they would make);
-    # what it logs besides goes there through the handler.
+    # The library's events go to the timeline, in place of the log lines they would make.
     listeners = remedy.set_listeners([timeline])
-    handler = _LibraryLog(timeline)
-    logger = logging.getLogger("httpx_remedy")
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
     try:
         with OAuthServer(dpop_nonce=True) as server:
             server.add_client(CLIENT_ID, CLIENT_SECRET, scope="read write")
@@ -166,9 +148,6 @@ def run(out: TextIO = sys.stdout, color: bool | None = None) -> int:
             _dpop_nonce(timeline, check, server, api)
     finally:
         remedy.set_listeners(listeners)
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
     passed = sum(results)
     verdict = "every fix worked" if all(results) else "SOMETHING WENT WRONG"
     print(f"\n{passed}/{len(results)} checks passed: {verdict}.", file=out)

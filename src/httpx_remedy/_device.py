@@ -14,7 +14,6 @@ with the refresh_token grant, and ``on_token`` hears of every new one.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -32,12 +31,11 @@ from ._exceptions import LoginCancelled, LoginTimeout, TokenResponseError
 from ._first_send import IDEMPOTENT_EXTENSION, begin
 from ._grants import MAX_TOKEN_BODY, Grant, RefreshToken
 from ._http import Request, Response, buffered
+from ._listen import emit, listening
 from ._redact import without_credential_members
 from ._settings import Settings
 from ._store import Store
 from ._token import LEEWAY, Token, require_secure, token_number
-
-logger = logging.getLogger("httpx_remedy")
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: RFC 8628 §3.5: the polling interval when the server names none, and what each ``slow_down``
@@ -238,7 +236,10 @@ def login(settings: Settings, source: DeviceCode, call: Any) -> Flow[dict[str, A
         except SlowDown:
             # RFC 8628 §3.5: 5 seconds more, for this and every later poll.
             interval += SLOW_DOWN_STEP
-            logger.info("the token endpoint said slow_down: polling every %gs now", interval)
+            if listening(settings):
+                from ._events import PollingSlowed  # loaded by the first event (import time)
+
+                emit(settings, PollingSlowed(settings.clock(), interval))
         except UseDPoPNonce:
             # The next poll carries the nonce: it is the replay, paced like any poll.
             if nonce_asked:

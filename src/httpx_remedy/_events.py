@@ -1,8 +1,10 @@
 """The event model: one frozen, typed record for every decision the library takes.
 
-The sans-I/O core (``_recovery``, ``_token_flow``, ``_first_send``) makes these records and
-hands them to the listeners (``_listen``); the drivers never do. A 2xx answered at once makes
-none: the success path stays as it is, and httpx's own instrumentation already sees it.
+The sans-I/O core (``_recovery``, ``_token_flow``, ``_first_send``, ``_pacing``, ``_device``,
+the credentials' binding in ``_settings``) and the stores make these records and hand them to
+the listeners (``_listen``); the drivers never do, and nothing in the library logs but through
+them (a listener's own failure aside, ``_hooks``). A 2xx answered at once makes none: the
+success path stays as it is, and httpx's own instrumentation already sees it.
 
 Each record says what happened in a line of text (:meth:`Event.describe`, what the logging
 listener and :class:`~._timeline.Timeline` print): one place for the wording. URLs are redacted
@@ -14,11 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Why a retry waits (``RetryScheduled.reason``): the server's ``Retry-After``, its ``RateLimit``
-#: headers, a delay in its error body, or the policy's computed backoff.
-#: PACING (issue 12) goes here: add ``"paced"`` for a retry held back by the pacer, and a
-#: ``RequestPaced(RequestEvent)`` record below for a first send it delays (``seconds``); the
-#: logging listener's ``level_of`` and the OpenTelemetry listener's ``pauses`` take it from there.
+#: headers, a delay in its error body, or the policy's computed backoff. (A retry keeps the
+#: policy's wait: the pacer counts it, never delays it; a first send it delays is
+#: :class:`RequestPaced`.)
 WAIT_REASONS = ("retry-after", "ratelimit", "body", "backoff")
+
+#: Where a server asked for a DPoP nonce (``NonceReplayed.where``): the API (``"resource"``)
+#: or the token endpoint (``"token_endpoint"``).
+NONCE_PLACES = ("resource", "token_endpoint")
 
 #: Which rule refused a retry (``RetryRefused.cap``).
 CAPS = (
@@ -281,6 +286,64 @@ class StoreFault(Event):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RequestPaced(RequestEvent):
+    """The request waits ``seconds`` before its first send, to stay within the quota the
+    server announced (``source``: the lower-case header it was read from, such as
+    ``ratelimit`` or ``x-ratelimit-reset``); see :class:`~httpx_remedy.Pacer`."""
+
+    seconds: float
+    source: str
+
+    def describe(self) -> str:
+        return (
+            f"waiting {self.seconds:.3g}s before {self.method} {self.url}: pacing on the quota "
+            f"the server announced ({self.source})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NonceReplayed(RequestEvent):
+    """The server answered ``status`` ``use_dpop_nonce`` with a new DPoP nonce, and the
+    request is sent again, once, with a proof carrying it: ``where`` (one of
+    :data:`NONCE_PLACES`) says whether it was the API or the token endpoint."""
+
+    status: int
+    where: str
+
+    def describe(self) -> str:
+        if self.where == "token_endpoint":
+            return (
+                "the token endpoint asked for a DPoP nonce; sending the token request again with it"
+            )
+        return (
+            f"{self.status} use_dpop_nonce for {self.method} {self.url}: replaying with the "
+            "server's nonce"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialsBound(Event):
+    """Credentials given to transports that name no ``origins=`` were bound to ``origin``, the
+    first origin requested with them: their token goes there, and nowhere else."""
+
+    origin: str
+
+    def describe(self) -> str:
+        return f"binding credentials to {self.origin} (the first origin requested with them)"
+
+
+@dataclass(frozen=True, slots=True)
+class PollingSlowed(Event):
+    """During a device login, the token endpoint answered ``slow_down``: the polls are
+    ``interval`` seconds apart from now on (RFC 8628 §3.5: 5 seconds more each time)."""
+
+    interval: float
+
+    def describe(self) -> str:
+        return f"the token endpoint said slow_down: polling every {self.interval:g}s now"
+
+
 def _outcome(status: int | None, error: str | None) -> str:
     if status is None:
         return error or "a transport error"
@@ -305,6 +368,10 @@ for _kind in (
     PauseHeard,
     PauseHonoured,
     StoreFault,
+    RequestPaced,
+    NonceReplayed,
+    CredentialsBound,
+    PollingSlowed,
 ):
     _kind.__module__ = "httpx_remedy"
 del _kind

@@ -1,8 +1,9 @@
 """The default listener: the library's log lines, on the ``httpx_remedy`` logger.
 
 One INFO line per retry and per token fetch, one for the final outcome of a failed request or
-token fetch (a WARNING when it failed after retrying), and the rest at DEBUG: the requests that
-took a token another request fetched are counted on the fetch's one line, not each at INFO.
+token fetch (a WARNING when it failed after retrying), one for each wait, DPoP nonce replay,
+device-login slow-down and credentials binding, and the rest at DEBUG: the requests that took a
+token another request fetched are counted on the fetch's one line, not each at INFO.
 
 A typed error raised by the transport means httpx never sees the response, and so never logs
 its ``HTTP Request: GET ... "HTTP/1.1 404 Not Found"`` line: this listener logs it for httpx,
@@ -61,16 +62,32 @@ class LoggingListener:
 def level_of(event: Event) -> int:
     """The level an event is logged at."""
     from ._events import (
+        CredentialsBound,
         GaveUp,
+        NonceReplayed,
         PauseHeard,
         PauseHonoured,
+        PollingSlowed,
+        RequestPaced,
         RetryScheduled,
         StoreFault,
         TokenFetched,
         TokenFetchFailed,
     )
 
-    if isinstance(event, (RetryScheduled, TokenFetched, PauseHeard, PauseHonoured)):
+    if isinstance(
+        event,
+        (
+            RetryScheduled,
+            TokenFetched,
+            PauseHeard,
+            PauseHonoured,
+            RequestPaced,
+            NonceReplayed,
+            PollingSlowed,
+            CredentialsBound,
+        ),
+    ):
         return logging.INFO
     if isinstance(event, GaveUp):
         if event.ours:  # the token fetch's own event says what came of it

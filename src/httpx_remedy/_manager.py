@@ -9,7 +9,6 @@ lock). The flows fetch under its lock, so one token request serves every waiting
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 import weakref
 from typing import TYPE_CHECKING
@@ -21,10 +20,8 @@ if TYPE_CHECKING:
 
 from ._dpop import DPoPKey, Signer
 from ._exceptions import HTTPError, ReauthenticationRequired
-from ._http import Origin, origin_text
+from ._http import Origin
 from ._token import Token, covers, require_secure
-
-logger = logging.getLogger("httpx_remedy")
 
 
 class TokenManager:
@@ -60,23 +57,21 @@ class TokenManager:
         if dpop is not None:
             self.use_key(dpop)
 
-    def bind(self, origin: Origin, url: str) -> frozenset[Origin]:
+    def bind(self, origin: Origin, url: str) -> tuple[frozenset[Origin], bool]:
         """The origins the token is bound to, binding it to ``origin`` (the origin of ``url``)
-        when nothing is bound yet.
+        when nothing is bound yet; and whether this call bound it (the caller tells the
+        listeners: :class:`~._events.CredentialsBound`).
 
         One decision, under a lock: two first requests to two hosts at once, from two threads
         or through two mounts, cannot both get the token. Plain ``http://`` to a host that is
         not loopback is refused, and binds nothing.
         """
         with self._bind_lock:
-            if self.origins is None:
-                require_secure(url, "access tokens")
-                self.origins = frozenset((origin,))
-                logger.info(
-                    "binding credentials to %s (the first origin requested with them)",
-                    origin_text(origin),
-                )
-            return self.origins
+            if self.origins is not None:
+                return self.origins, False
+            require_secure(url, "access tokens")
+            self.origins = frozenset((origin,))
+            return self.origins, True
 
     def join_queue(self) -> Ticket:
         """A request starts waiting for the lock: its ticket, held by its flow."""

@@ -22,13 +22,13 @@ Sans-I/O: :func:`pace_before_send` returns the :class:`~._commands.Sleep` a driv
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import TYPE_CHECKING, Final
 
 from ._commands import Sleep, StoreOp
 from ._exceptions import PacingRefused
 from ._http import Request, Response, origin_of, origin_text
+from ._listen import emit, listening
 from ._pacer import DEFAULT_PACER, Pacer
 from ._policy import waits_disabled
 from ._quota import mentions_quota, quota
@@ -37,8 +37,6 @@ from ._redact import redact_url
 if TYPE_CHECKING:
     from ._policy import Retry
     from ._settings import Settings
-
-logger = logging.getLogger("httpx_remedy")
 
 #: ``request.extensions[PACE_EXTENSION] = False`` turns pacing off for one request.
 PACE_EXTENSION: Final = "remedy.pace"
@@ -55,7 +53,8 @@ def pace_before_send(
     most = policy.max_retry_after
     if policy.deadline is not None:
         most = min(most, policy.deadline)
-    wait, window = pacer.book(origin_of(request.url), settings.clock(), most)
+    now = settings.clock()
+    wait, window = pacer.book(origin_of(request.url), now, most)
     if wait <= 0:
         return None
     assert window is not None
@@ -74,13 +73,11 @@ def pace_before_send(
             window=window.length,
             source=window.source,
         )
-    logger.info(
-        "waiting %.3gs before %s %s: pacing on the quota the server announced (%s)",
-        wait,
-        request.method,
-        redact_url(request.url),
-        window.source,
-    )
+    if listening(settings):
+        from ._events import RequestPaced  # loaded by the first event (import time)
+
+        url = redact_url(request.url)
+        emit(settings, RequestPaced(now, request.method, url, wait, window.source))
     return Sleep(wait)
 
 

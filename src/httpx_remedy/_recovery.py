@@ -10,7 +10,6 @@ success path, stay in the transports (``_first_send``), so that a 2xx never ente
 
 from __future__ import annotations
 
-import logging
 from typing import NamedTuple, cast
 
 from . import _token_flow
@@ -41,8 +40,6 @@ from ._redact import redact_url
 from ._settings import Settings
 from ._token import Token
 from ._token_fix import TokenFix, challenge_error, token_fix, token_note
-
-logger = logging.getLogger("httpx_remedy")
 
 
 class Assessment(NamedTuple):
@@ -140,7 +137,14 @@ def run(
     """
     # _events is imported by the first flow, not by ``import httpx_remedy`` (its records are
     # dataclasses, whose making is a fair share of the import time); a 2xx never gets here.
-    from ._events import ErrorClassified, PauseHeard, RequestSent, RetryRefused, TokenRejected
+    from ._events import (
+        ErrorClassified,
+        NonceReplayed,
+        PauseHeard,
+        RequestSent,
+        RetryRefused,
+        TokenRejected,
+    )
 
     if token is not None:
         proof = token._dpop
@@ -205,12 +209,10 @@ def run(
                 yield Close(response)
             nonce_replayed = True
             history.append(Attempt(*fields, "nonce"))
-            logger.info(
-                "%s use_dpop_nonce for %s %s: replaying with the server's nonce",
-                found.status,
-                request.method,
-                url,
-            )
+            if heard:
+                assert found.status is not None
+                replay = NonceReplayed(now, request.method, url, found.status, "resource")
+                emit(settings, replay)
             outcome = yield from _again(settings, request, proof, attempt + 1, heard)
             if not _failed(outcome):
                 return recovered(settings, request, start, attempt + 1, outcome, heard)

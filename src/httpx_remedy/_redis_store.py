@@ -10,7 +10,6 @@ again a few seconds later.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import secrets as _secrets
 import threading
@@ -20,9 +19,6 @@ from typing import Any
 from ._listen import emit_process
 from ._redact import redact_url
 from ._store import DEFAULT_MAX_PAUSE, MemoryStore, Store, check_max_pause
-
-logger = logging.getLogger("httpx_remedy")
-
 
 # Fenced write and unlock must each be one atomic step in Redis: a script checks the lock's
 # value and acts only while it is still ours.
@@ -127,6 +123,8 @@ class RedisStore(Store):
         self._interest: dict[str, float] = {}
         self._clock = time.monotonic
         self._listener: threading.Thread | None = None
+        # The listener thread met an error that is not Redis's (told once, until it works).
+        self._listener_broken = False
         self._closed = threading.Event()
         # What answers while Redis is away, and where pauses heard are kept.
         self.local = MemoryStore(lock_ttl=lock_ttl, max_pause=self.max_pause)
@@ -319,12 +317,31 @@ class RedisStore(Store):
                     message = pubsub.get_message(timeout=wait)
                     if message is not None:
                         self._heard(message.get("data"))
+                    if self._listener_broken:
+                        self._listener_fault(None)
             except self._errors as error:
                 self._fault(error)
                 self._closed.wait(self.retry_in)
-            except Exception:
-                logger.debug("pause listener error", exc_info=True)
+            except Exception as error:
+                # Not Redis's error (a client that is not redis-py's, a bug): the pauses other
+                # processes announce go unheard meanwhile, a fault of the sharing like any
+                # other; the store's calls, which may well work, go on using Redis.
+                self._listener_fault(error)
                 self._closed.wait(1.0)
+
+    def _listener_fault(self, error: Exception | None) -> None:
+        """Tell the listeners, once, that the pause listener fails with ``error``; or, None,
+        that it works again."""
+        if self._listener_broken == (error is not None):
+            return  # told already
+        from ._events import StoreFault  # loaded by the first event (import time)
+
+        self._listener_broken = error is not None
+        where = f"the pause listener of Redis at {self.url}"
+        if error is None:
+            emit_process(StoreFault(time.monotonic(), where, "", recovered=True))
+        else:
+            emit_process(StoreFault(time.monotonic(), where, type(error).__name__))
 
     def _origins_in_use(self) -> list[str]:
         """The origins to ask about: those requested in the last ``forget_after`` seconds, at

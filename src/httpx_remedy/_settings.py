@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from ._http import Origin, Request, authorization_of, stack_of
+from ._http import Origin, Request, authorization_of, origin_text, stack_of
+from ._listen import emit, listening
 
 if TYPE_CHECKING:
     from ._listen import Listener
@@ -34,6 +35,9 @@ class Auth:
     #: it instead of hashing it into ``origins``. A binding never goes away, so it never needs
     #: clearing; one key, so nothing to bound.
     last_bound: Origin | None = field(default=None, compare=False, repr=False)
+    #: The settings of the transport these credentials are (set by them: see
+    #: :meth:`Settings.__post_init__`): where the binding is told, on which clock.
+    settings: Settings | None = field(default=None, compare=False, repr=False)
 
     def wants(self, request: Request, origin: Origin) -> bool:
         """True when the request goes to a bound origin and has no Authorization of its own."""
@@ -43,13 +47,24 @@ class Auth:
             # under the manager's lock, once for every transport using these credentials.
             origins = self.manager.origins
             if origins is None:
-                origins = self.manager.bind(origin, str(request.url))
+                origins, bound = self.manager.bind(origin, str(request.url))
+                if bound:
+                    self._tell_bound(origin)
         if origin not in origins:
             return False
         self.last_bound = origin
         own = authorization_of(request)
         # Ours when it is a token we issued (httpx copies it onto a same-origin redirect).
         return own is None or self.manager.issued(own)
+
+    def _tell_bound(self, origin: Origin) -> None:
+        """The credentials were just bound to ``origin``: told to the transport's listeners
+        (once per credentials object, by the transport whose request bound them)."""
+        settings = self.settings
+        if settings is not None and listening(settings):
+            from ._events import CredentialsBound  # loaded by the first event (import time)
+
+            emit(settings, CredentialsBound(settings.clock(), origin_text(origin)))
 
     def bound_to(self) -> frozenset[Origin]:
         """The origins the token goes to from this transport (empty: none bound yet)."""
@@ -85,6 +100,10 @@ class Settings:
         object.__setattr__(self, "pauses", self.store is not None)
         plain = self.retry is None and self.auth is None and self.store is None
         object.__setattr__(self, "plain", plain)
+        if self.auth is not None:
+            # The credentials' binding is decided in ``Auth.wants``, which has no settings:
+            # it tells these listeners (the latest settings of a transport win: its clock).
+            self.auth.settings = self
 
     def known_secrets(self) -> tuple[str, ...]:
         """The secret values to scrub from what a flow prints, logs or raises now: the

@@ -18,7 +18,6 @@ differently or a key left over from an earlier run cannot stop a fleet for long.
 from __future__ import annotations
 
 import abc
-import logging
 import math
 import secrets as _secrets
 import threading
@@ -26,8 +25,6 @@ import time
 from collections.abc import Callable
 
 import anyio.to_thread
-
-logger = logging.getLogger("httpx_remedy")
 
 #: The default of ``Store.max_pause``: five minutes.
 DEFAULT_MAX_PAUSE = 300.0

@@ -8,7 +8,6 @@ like any other, recovered by ``_recovery``) or calls the user's token source.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -30,8 +29,6 @@ from ._redact import redact_url
 from ._settings import Settings
 from ._store import Store
 from ._token import Token, token_from_record, token_record
-
-logger = logging.getLogger("httpx_remedy")
 
 #: Seconds a token request may take for each phase (connect, read, write, pool) the client
 #: gives no timeout for (``timeout=None``): a token endpoint that accepts the connection and
@@ -325,13 +322,19 @@ def exchange(
         request = build()
         try:
             return (yield from _token_request(settings, request, call, proof, secrets))
-        except UseDPoPNonce:
+        except UseDPoPNonce as error:
             if proof is None or replayed or not nonce_replay or not proof.new_nonce(request):
                 raise
             replayed = True
-            logger.info(
-                "the token endpoint asked for a DPoP nonce; sending the token request again with it"
-            )
+            if listening(settings):
+                from ._events import NonceReplayed  # loaded by the first event (import time)
+
+                url = redact_url(request.url)
+                status = error.status_code
+                replay = NonceReplayed(
+                    settings.clock(), request.method, url, status, "token_endpoint"
+                )
+                emit(settings, replay)
 
 
 def _token_request(

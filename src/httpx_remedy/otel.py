@@ -28,13 +28,17 @@ except ImportError as error:  # the extra is not installed
     ) from error
 
 from ._events import (
+    CredentialsBound,
     ErrorClassified,
     Event,
     GaveUp,
+    NonceReplayed,
     PauseHeard,
     PauseHonoured,
+    PollingSlowed,
     Recovered,
     RequestEvent,
+    RequestPaced,
     RetryRefused,
     RetryScheduled,
     StoreFault,
@@ -69,8 +73,21 @@ METRICS: dict[str, tuple[str, str, str]] = {
         "{request}",
         "Requests that took a token a concurrent fetch got",
     ),
-    "httpx_remedy.pauses": ("counter", "{pause}", "Shared pauses heard and honoured"),
-    "httpx_remedy.pause.duration": ("histogram", "s", "Seconds of the shared pauses"),
+    "httpx_remedy.pauses": (
+        "counter",
+        "{pause}",
+        "Waits before a first send: shared pauses heard and honoured, and pacing",
+    ),
+    "httpx_remedy.pause.duration": (
+        "histogram",
+        "s",
+        "Seconds of the shared pauses, and of the waits pacing put before a first send",
+    ),
+    "httpx_remedy.dpop.nonce_replays": (
+        "counter",
+        "{replay}",
+        "Requests sent again with the DPoP nonce the server asked for, by where",
+    ),
     "httpx_remedy.store.faults": ("counter", "{fault}", "Shared store outages"),
 }
 
@@ -169,15 +186,40 @@ class OpenTelemetryListener:
                 span.add_event(
                     "httpx_remedy.token_rejected", {**base, **_status(event.status, event.error)}
                 )
-        elif isinstance(event, (PauseHeard, PauseHonoured)):
-            heard = isinstance(event, PauseHeard)
-            attributes = {**base, "httpx_remedy.pause": "heard" if heard else "honoured"}
+        elif isinstance(event, (PauseHeard, PauseHonoured, RequestPaced)):
+            kind = (
+                "heard"
+                if isinstance(event, PauseHeard)
+                else "honoured"
+                if isinstance(event, PauseHonoured)
+                else "paced"
+            )
+            attributes = {**base, "httpx_remedy.pause": kind}
             self._record("httpx_remedy.pauses", 1, attributes)
             self._record("httpx_remedy.pause.duration", event.seconds, attributes)
             if recording:
                 span.add_event(
                     "httpx_remedy.pause",
                     {**attributes, "httpx_remedy.pause.seconds": event.seconds},
+                )
+        elif isinstance(event, NonceReplayed):
+            attributes = {**base, "httpx_remedy.dpop.nonce_from": event.where}
+            self._record("httpx_remedy.dpop.nonce_replays", 1, attributes)
+            if recording:
+                span.add_event(
+                    "httpx_remedy.nonce_replayed",
+                    {**attributes, "http.response.status_code": event.status},
+                )
+        elif isinstance(event, PollingSlowed):
+            if recording:
+                span.add_event(
+                    "httpx_remedy.polling_slowed",
+                    {"httpx_remedy.poll.interval": event.interval},
+                )
+        elif isinstance(event, CredentialsBound):
+            if recording:
+                span.add_event(
+                    "httpx_remedy.credentials_bound", {"httpx_remedy.origin": event.origin}
                 )
         elif isinstance(event, StoreFault) and not event.recovered:
             self._record("httpx_remedy.store.faults", 1, {"error.type": event.error})
