@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from operator import itemgetter
@@ -32,8 +31,6 @@ from ._policy import Retry
 from ._redact import redact_url
 from ._settings import Auth, Settings
 from ._token import Token
-
-logger = logging.getLogger("httpx_remedy")
 
 RETRY_EXTENSION = "remedy.retry"
 #: Marks a request as safe to repeat although its method is not (our own token requests).
