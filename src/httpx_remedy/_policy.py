@@ -31,7 +31,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELET
 class _DefaultWait:
     """The default wait strategy, full-jitter exponential backoff (a uniform wait in
     [0, 0.5 s x 2^(n-1)], at most 8 s): ``tenacity.wait_random_exponential(multiplier=0.5,
-    max=8)``, built with tenacity on first use. tenacity costs a fair share of
+    max=8)`` drawing from the library's own generator (``_jitter``), built with tenacity on
+    first use. tenacity costs a fair share of
     ``import httpx_remedy`` and most processes never compute a backoff: a :class:`Retry` given
     no ``wait`` holds this stand-in, and its ``wait`` attribute reads as the tenacity strategy.
     """
@@ -58,7 +59,9 @@ def _tenacity_parts() -> tuple[Any, WaitStrategy]:
     if _tenacity is None:
         import tenacity
 
-        _tenacity = (tenacity.Retrying(), tenacity.wait_random_exponential(multiplier=0.5, max=8))
+        from ._jitter import wait_random_exponential  # tenacity's, on a generator of its own
+
+        _tenacity = (tenacity.Retrying(), wait_random_exponential(multiplier=0.5, max=8))
     return _tenacity
 
 

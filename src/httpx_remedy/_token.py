@@ -22,6 +22,10 @@ from urllib.parse import urlsplit
 
 from ._exceptions import InsecureTransportError
 
+#: The refresh jitter's own generator: drawing it leaves ``random``'s shared state (which a
+#: program may seed, and Hypothesis watches) alone.
+_RANDOM = random.Random()
+
 if TYPE_CHECKING:
     from ._dpop import Proof
 
@@ -126,7 +130,7 @@ class Token:
             lifetime = token_number(data.get("expires_in"))
         expires_at = refresh_at = None
         if lifetime is not None:
-            early = leeway + random.uniform(0.0, jitter)
+            early = leeway + _RANDOM.uniform(0.0, jitter)
             expires_at = now + lifetime
             refresh_at = now + max(lifetime - early, lifetime * MIN_LIFETIME_SHARE)
         token_type = token_type_of(data.get("token_type"))
