@@ -7,6 +7,7 @@ fresh interpreter: this process imported them all long ago.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -214,7 +215,9 @@ def test_the_default_wait_is_tenacitys_full_jitter_backoff() -> None:
     assert vars(wait) == vars(tenacity.wait_random_exponential(multiplier=0.5, max=8))
     assert remedy.Retry().wait is wait  # one strategy for every default policy
     assert "wait=" not in repr(policy)
-    assert "wait=" not in repr(remedy.Retry(wait=tenacity.wait_random_exponential(0.5, 8)))
+    assert "wait=" not in repr(remedy.Retry(wait=copy.deepcopy(wait)))  # a copy of the default
+    # tenacity's own draws from random's shared state: not the default.
+    assert "wait=" in repr(remedy.Retry(wait=tenacity.wait_random_exponential(0.5, 8)))
     assert "wait=" in repr(remedy.Retry(wait=tenacity.wait_fixed(1)))
     assert "wait=" in repr(remedy.Retry(wait=lambda state: 1.0))
     for attempt in (1, 2, 5, 30):

@@ -325,8 +325,8 @@ def _same(value: object, default: object) -> bool:
     if default is DEFAULT_WAIT:
         if value is DEFAULT_WAIT:
             return True
-        if not type(value).__module__.startswith("tenacity."):
-            return False  # not tenacity's (which need not be imported to say so)
+        if type(value).__module__ != "httpx_remedy._jitter":
+            return False  # not a copy of the default (tenacity need not be imported to say so)
         default = _tenacity_parts()[1]
         return type(value) is type(default) and vars(value) == vars(default)
     return value == default
