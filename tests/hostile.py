@@ -769,9 +769,14 @@ class FuzzSource:
         }
         self.server.remember(data)
         try:
-            remedy.Token.from_response(data)
+            token = remedy.Token.from_response(data)
         except (ValueError, TypeError):
             self.unusable += 1  # no token can be made of it: the transport raises ValueError
+        else:
+            if token.token_type.lower() == "dpop":
+                # A DPoP-bound token, and no DPoP key on the fuzzed transports: refused where
+                # it arrives (ValueError), never sent as a Bearer one.
+                self.unusable += 1
         return data
 
 
