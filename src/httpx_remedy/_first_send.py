@@ -111,7 +111,10 @@ def prepare(settings: Settings, request: Request) -> Prepared:
     policy = settings.retry
     if RETRY_EXTENSION in extensions:
         policy = _policy_of(extensions)
-    started = settings.clock()
+    # Read, then called: a method-style call of an attribute that shadows the class's default
+    # is one CPython cannot specialize (about 100 instructions more).
+    clock = settings.clock
+    started = clock()
     auth = settings.auth
     if policy is None and auth is None:
         return (None, started, None, None, settings.raise_errors, None, settings.pauses, request)

@@ -45,6 +45,9 @@ class _DefaultWait:
     def __call__(self, state: tenacity.RetryCallState) -> float:
         return float(_tenacity_parts()[1](state))
 
+    def __reduce__(self) -> str:
+        return "DEFAULT_WAIT"  # unpickled (and copied) as the one stand-in
+
 
 #: The default of ``Retry(wait=...)`` (see :class:`_DefaultWait`).
 DEFAULT_WAIT: WaitStrategy = _DefaultWait()
@@ -196,7 +199,9 @@ class Retry:
 
     max_attempts: int
     statuses: frozenset[int]
-    wait: WaitStrategy = field(compare=False)
+    wait: WaitStrategy = field(compare=False)  # a property: see _wait_of
+    #: The wait strategy as given: :data:`DEFAULT_WAIT` when none was.
+    _wait: WaitStrategy = field(init=False, compare=False, repr=False)
     max_retry_after: float
     deadline: float | None
     #: True when ``deadline`` was passed, so that it shrinks each attempt's timeouts (derived,
@@ -244,10 +249,14 @@ class Retry:
         if on_retry is not None and not callable(on_retry):
             raise TypeError(f"Retry on_retry must be callable, not {on_retry!r}")
         assign = object.__setattr__  # frozen
+        # Every instance sets the same attributes in the same order, and the class has no
+        # __getattr__: the hot path's reads (pace, budget, first_send_work) stay CPython's
+        # cheapest attribute load, which either would undo (about 350 instructions a read).
         assign(self, "max_attempts", max_attempts)
         assign(self, "statuses", statuses)
-        if wait is not DEFAULT_WAIT:  # the default: read through __getattr__
-            assign(self, "wait", wait)
+        if _tenacity is not None and wait is _tenacity[1]:
+            wait = DEFAULT_WAIT  # the default strategy itself, as dataclasses.replace passes it
+        assign(self, "_wait", wait)  # read as ``wait`` (see _wait_of)
         assign(self, "max_retry_after", max_retry_after)
         assign(self, "deadline", deadline)
         # By type, not identity: a copied or unpickled default policy is still the default.
@@ -266,19 +275,12 @@ class Retry:
             raise TypeError(f"Retry pace must be True, False or a Pacer, not {pace!r}")
         assign(self, "pace", pace or None)
 
-    def __getattr__(self, name: str) -> Any:
-        # Only for what the instance does not hold: ``wait`` when it is the default, read as
-        # the tenacity strategy it stands for (see _DefaultWait), tenacity imported then.
-        if name == "wait":
-            return _tenacity_parts()[1]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def __repr__(self) -> str:
         """``Retry(max_attempts=5, deadline=30, shrinks_timeouts=True)``: the arguments that
         differ from the defaults, and always the deadline and whether it shrinks timeouts."""
         shown = []
         for name, default in _defaults().items():
-            value = vars(self).get(name, DEFAULT_WAIT) if name == "wait" else getattr(self, name)
+            value = self._wait if name == "wait" else getattr(self, name)
             if name == "deadline":
                 shown += [f"deadline={value!r}", f"shrinks_timeouts={self.shrinks_timeouts!r}"]
             elif name == "pace" and value is None:
@@ -291,17 +293,29 @@ class Retry:
         """The computed wait after failed attempt number ``attempt`` (finite, >= 0)."""
         import tenacity  # bound since _tenacity_parts() ran: a dict lookup
 
-        retrying, default = _tenacity_parts()
+        retrying, _ = _tenacity_parts()
         state = tenacity.RetryCallState(retrying, None, (), {})
         state.attempt_number = attempt
         state.start_time -= elapsed
         state.outcome_timestamp = state.start_time + elapsed
         try:
-            value = float(vars(self).get("wait", default)(state))
+            value = float(self._wait(state))
         except (TypeError, ValueError, ArithmeticError):
             value = 0.0
         return value if math.isfinite(value) and value > 0 else 0.0
 
+
+def _wait_of(policy: Retry) -> WaitStrategy:
+    """``Retry.wait``: the strategy given, or for the default (:class:`_DefaultWait`) the
+    tenacity strategy it stands for, tenacity imported then. A property rather than a
+    ``__getattr__`` on the class: that would slow every other attribute read of a policy."""
+    wait = policy._wait
+    return _tenacity_parts()[1] if wait is DEFAULT_WAIT else wait
+
+
+# Set on the class after the dataclass is made: the field stays in fields(Retry) and in
+# dataclasses.replace, and reads go through the property.
+setattr(Retry, "wait", property(_wait_of, doc="The wait strategy between attempts."))  # noqa: B010
 
 _DEFAULTS: dict[str, object] = {}
 
@@ -323,7 +337,7 @@ def _same(value: object, default: object) -> bool:
     if default is True:  # pace: the process-wide pacer
         return value is DEFAULT_PACER
     if default is DEFAULT_WAIT:
-        if value is DEFAULT_WAIT:
+        if isinstance(value, _DefaultWait):
             return True
         if type(value).__module__ != "httpx_remedy._jitter":
             return False  # not a copy of the default (tenacity need not be imported to say so)

@@ -384,4 +384,5 @@ def _within(policy: Retry | None, left: float) -> Retry:
         policy = NO_RETRY
     elif policy.deadline is not None:
         left = min(left, policy.deadline)
-    return replace(policy, deadline=left)
+    # The strategy as given: reading ``wait`` would import tenacity for the default one.
+    return replace(policy, deadline=left, wait=policy._wait)
