@@ -344,7 +344,8 @@ def _hot_path_objects() -> list[object]:
         httpx.MockTransport(lambda request: httpx.Response(200)), credentials=cc()
     )
     settings = transport._settings
-    assert settings.retry is not None and settings.auth is not None
+    assert settings.retry is not None
+    assert settings.auth is not None
     policy = settings.retry
     auth = settings.auth
     token = auth.manager.store(Token("held", "Bearer"))

@@ -28,6 +28,7 @@ from ._http import (
     Request,
     Response,
     buffered,
+    carrying,
     is_replayable,
     origin_of,
     origin_text,
@@ -258,6 +259,9 @@ def run(
             minted = minted or fetched
             token_resends += 1
             history.append(Attempt(*fields, "refresh" if fetched else "replay"))
+            # On a copy of its own (on httpx): the request sent before keeps the token it
+            # carried, for whoever recorded it (see _http.carrying).
+            request = carrying(request)
             set_authorization(request, token.authorization)
             proof = token._dpop
             if proof is None:
