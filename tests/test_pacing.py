@@ -314,3 +314,34 @@ def test_a_retry_is_counted_in_the_quota_and_its_answer_heard(mode: Mode, clock:
     assert clock.sleeps == [2.0]  # the server's Retry-After, as it said
     assert pacer._inflight == {}  # the retry was counted, and its answer heard
     assert pacer._windows[ORIGIN].left == 3
+
+
+def test_a_github_style_403_with_the_quota_spent_holds_the_next_request(
+    mode: Mode, clock: FakeClock
+) -> None:
+    """GitHub answers a spent primary limit with a 403 carrying ``x-ratelimit-remaining: 0`` and
+    the reset (docs/recipes/github.md): the 403 is raised as ``Forbidden``, and its quota is
+    heard like a 2xx's, so the next request waits for the reset instead of collecting another."""
+    reset_at = clock.time() + 30
+    spent = {
+        "X-RateLimit-Limit": "5000",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(int(reset_at)),
+    }
+    answers = [
+        httpx.Response(403, headers=spent, json={"message": "API rate limit exceeded"}),
+        httpx.Response(200, json={"ok": True}),
+    ]
+    sent_at: list[float] = []
+
+    def github(request: httpx.Request) -> httpx.Response:
+        sent_at.append(clock.time())
+        return answers.pop(0)
+
+    retry = Retry(budget=RetryBudget(), pace=Pacer(margin=0.0))
+    with mode.client(github, clock, retry=retry) as client:
+        with pytest.raises(remedy.Forbidden):
+            client.get(URL)
+        assert client.get(URL).status_code == 200
+    assert sent_at[1] >= reset_at - 1  # the reset is whole seconds
+    assert clock.sleeps  # waited for it, not sent into another 403
