@@ -454,6 +454,40 @@ def test_a_nonce_is_asked_for_once_per_request(clock: FakeClock, key: DPoPKey) -
     assert [s.claims.get("nonce") for s in server.seen[2:]] == [None, "n1"]
 
 
+def test_each_send_keeps_the_proof_it_carried(clock: FakeClock, key: DPoPKey) -> None:
+    # A recorder keeping request objects sees on each send the proof that went with it: a
+    # nonce replay and a retry sign their fresh proof on a copy of their own (on httpx; on
+    # httpx2 the request itself carries token and proof, so its sends are one object).
+    server = DPoPServer(clock)
+    kept: list[httpx.Request] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        kept.append(request)
+        return server(request)
+
+    with sync_client(recording, clock, credentials=dpop_credentials(key)) as client:
+        client.get(API + "/items")
+        server.api_answers += [
+            httpx.Response(
+                401,
+                headers={"WWW-Authenticate": 'DPoP error="use_dpop_nonce"', "DPoP-Nonce": "n1"},
+                json={"error": "use_dpop_nonce"},
+            ),
+            httpx.Response(503, headers={"Retry-After": "0"}),
+        ]
+        before = len(kept)
+        assert client.get(API + "/items").status_code == 200
+    sends = kept[before:]
+    assert len(sends) == 3  # the 401, the nonce replay (answered 503), its retry
+    proofs = [sent.headers["dpop"] for sent in sends]
+    if httpx.Request.__module__ == "httpx":
+        assert len({id(sent) for sent in sends}) == 3
+        assert len(set(proofs)) == 3  # each its own, single-use
+        assert [claims_of(proof).get("nonce") for proof in proofs] == [None, "n1", "n1"]
+    else:
+        assert len({id(sent) for sent in sends}) == 1
+
+
 def test_no_nonce_no_replay_and_a_one_shot_body_is_never_replayed(
     clock: FakeClock, key: DPoPKey
 ) -> None:

@@ -214,6 +214,7 @@ def run(
                 assert found.status is not None
                 replay = NonceReplayed(now, request.method, url, found.status, "resource")
                 emit(settings, replay)
+            request = carrying(request)  # its fresh proof on a copy of its own (httpx)
             outcome = yield from _again(settings, request, proof, attempt + 1, heard)
             if not _failed(outcome):
                 return recovered(settings, request, start, attempt + 1, outcome, heard)
@@ -317,6 +318,8 @@ def run(
             if policy.shrinks_timeouts:
                 assert policy.deadline is not None
                 shrink_timeouts(request, policy.deadline - (settings.clock() - start.started))
+            if proof is not None:
+                request = carrying(request)  # its fresh proof on a copy of its own (httpx)
             outcome = yield from _again(settings, request, proof, attempt + 1, heard)
             share = hear_quota(settings, request, policy, outcome)
             if share is not None:
