@@ -1,8 +1,9 @@
 """What ``import httpx_remedy`` loads, and that what it leaves for later still works (issue 13).
 
-httpx2, tenacity, anyio's lowlevel module, the event records and the error body parser wait for
-their first use (``benchmarks/import_time.py`` measures what that saves). Each check runs in a
-fresh interpreter: this process imported them all long ago.
+httpx2, tenacity, anyio's lowlevel module, the event records, the error body parser, the
+recovery flow and the token flow wait for their first use (``benchmarks/import_time.py``
+measures what that saves). Each check runs in a fresh interpreter: this process imported them
+all long ago.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ DEFERRED = (
     "anyio.lowlevel",
     "httpx_remedy._events",
     "httpx_remedy._error_body",
+    # The recovery flow and the token flow: the first error, the first token fetched.
+    "httpx_remedy._recovery",
+    "httpx_remedy._token_flow",
+    "httpx_remedy._token_fix",
+    "httpx_remedy._flow_events",
 )
 
 try:
@@ -77,6 +83,48 @@ def test_a_transport_and_its_default_policy_load_none_of_them_either() -> None:
         """
     )
     assert json.loads(out) == []
+
+
+def test_a_2xx_needs_no_flow_and_the_first_error_or_token_loads_it() -> None:
+    out = run(
+        """
+        import json, sys
+        import httpx, httpx_remedy
+
+        flows = ("httpx_remedy._recovery", "httpx_remedy._token_flow")
+        loaded = lambda: [m for m in flows if m in sys.modules]
+        answers = [httpx.Response(200), httpx.Response(404)]
+        mock = httpx.MockTransport(lambda request: answers.pop(0))
+        seen = []
+        with httpx.Client(transport=httpx_remedy.RemedyTransport(mock)) as client:
+            client.get("https://api.example.com/items")
+            seen.append(loaded())
+            try:
+                client.get("https://api.example.com/items")
+            except httpx_remedy.NotFound as error:
+                seen.append([loaded(), len(httpx_remedy.attempts_of(error))])
+
+        def token_endpoint(request):
+            if request.url.path == "/token":
+                return httpx.Response(200, json={"access_token": "t", "token_type": "Bearer"})
+            return httpx.Response(200, json={"auth": request.headers["authorization"]})
+
+        credentials = httpx_remedy.ClientCredentials(
+            "https://auth.example.com/token", "app", "secret"
+        )
+        transport = httpx_remedy.RemedyTransport(
+            httpx.MockTransport(token_endpoint), credentials=credentials
+        )
+        with httpx.Client(transport=transport) as client:
+            seen.append(client.get("https://api.example.com/items").json()["auth"])
+        print(json.dumps(seen))
+        """
+    )
+    no_flow_after_2xx, (after_error, attempts), sent = json.loads(out)
+    assert no_flow_after_2xx == []
+    assert after_error == ["httpx_remedy._recovery", "httpx_remedy._token_flow"]
+    assert attempts == 1
+    assert sent == "Bearer t"
 
 
 #: What a process may do first with httpx2 imported after httpx_remedy: each is where the

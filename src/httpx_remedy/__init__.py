@@ -89,10 +89,9 @@ from ._grants import ClientCredentials, RefreshToken
 from ._listen import Listener, get_listeners, set_listeners
 from ._log_listener import LoggingListener
 from ._pacer import Pacer
-from ._policy import Attempt, Retry, RetryHook
+from ._policy import Attempt, Retry, RetryHook, attempts_of
 from ._portable import redacted
 from ._raise_for_status import araise_for_status, raise_for_status
-from ._recovery import attempts_of
 from ._redis_store import RedisStore
 from ._sources import AsyncTokenSource, TokenSource
 from ._store import MemoryStore, Store

@@ -8,8 +8,9 @@ the drivers read within them and say which one cut the body short, if one did.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ._record import Record
 
 if TYPE_CHECKING:
     from ._http import Response
@@ -21,8 +22,7 @@ if TYPE_CHECKING:
 MAX_BODY_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class ReadBody:
+class ReadBody(Record):
     """Read the body and close the response: at most ``limit`` bytes once decoded, and no
     further chunk once ``seconds`` have passed (checked between chunks; the wait for one chunk
     is bounded by the read timeout). Answered with a :data:`BodyRead`. Made by

@@ -178,8 +178,7 @@ def _url_problem(url: str) -> str | None:
 def _probe(url: str, method: str, headers: list[str], data: str | None, retries: bool) -> int:
     from ._exceptions import HTTPError
     from ._http import REQUEST_ERRORS, Client
-    from ._policy import Retry
-    from ._recovery import attempts_of
+    from ._policy import Retry, attempts_of
     from ._redact import redact_url
     from ._transport import RemedyTransport
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ._body import ReadBody
 from ._policy import waits_disabled
+from ._record import Record
 
 if TYPE_CHECKING:
     from ._exceptions import TokenWaitTimeout
@@ -26,23 +26,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Send:
+class Send(Record):
     """Send ``request`` through the wrapped transport; answered with the response (or the
     transport's error, thrown into the flow)."""
 
     request: Request
 
 
-@dataclass(frozen=True)
-class Close:
+class Close(Record):
     """Close ``response`` (its connection goes back to the pool)."""
 
     response: Response
 
 
-@dataclass(frozen=True)
-class Sleep:
+class Sleep(Record):
     """Wait ``seconds``; a retry's wait is skipped inside ``testing.no_wait()``, a wait for
     another process (``always``) is not. See :func:`sleep_seconds`. With ``cancel``, the wait
     ends early once that event is set (a device login's polling: the flow then stops)."""
@@ -52,8 +49,7 @@ class Sleep:
     cancel: threading.Event | None = None
 
 
-@dataclass(frozen=True)
-class StoreOp:
+class StoreOp(Record):
     """Call ``store.<method>(*args)`` (its async twin ``a<method>`` in the async transport)."""
 
     store: Store
@@ -61,8 +57,7 @@ class StoreOp:
     args: tuple[Any, ...]
 
 
-@dataclass(frozen=True)
-class Locked:
+class Locked(Record):
     """Run ``flow`` while holding ``manager``'s lock (the single-flight token fetch), after
     waiting at most ``wait`` seconds for it; past that, raise :meth:`timed_out` instead."""
 
@@ -75,8 +70,7 @@ class Locked:
         return self.call.timed_out("another request in this process", self.wait)
 
 
-@dataclass(frozen=True)
-class CallSource:
+class CallSource(Record):
     """Ask a user's token source for a token (``fetch_token``, or ``afetch_token`` in the async
     transport when the source has it)."""
 

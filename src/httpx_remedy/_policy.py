@@ -18,6 +18,7 @@ from ._catalog import RETRYABLE_STATUSES, catalog
 from ._entry import Remedy
 from ._http import Origin, origin_text
 from ._pacer import DEFAULT_PACER, Pacer
+from ._record import Record
 
 if TYPE_CHECKING:
     import tenacity
@@ -123,6 +124,18 @@ class Attempt:
         if self.note:
             text += f" [{self.note}]"
         return text
+
+
+def attempts_of(error: BaseException) -> tuple[Attempt, ...]:
+    """The attempt history of an error raised through a remedy transport, oldest first.
+
+    Works for the typed :class:`HTTPError` (its ``attempts``) and for a transport error such as
+    ``httpx.ConnectError`` raised after retrying; empty for anything else.
+    """
+    found = getattr(error, "attempts", None)
+    if not isinstance(found, tuple):
+        found = getattr(error, "remedy_attempts", ())
+    return found if isinstance(found, tuple) else ()
 
 
 class RetryHook(Protocol):
@@ -351,8 +364,7 @@ DEFAULT_RETRY = Retry()
 NO_RETRY = Retry(max_attempts=1, budget=None, deadline=None)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Record):
     """What to do after an attempt: retry after ``wait`` seconds, or stop (``note`` says why)."""
 
     retry: bool

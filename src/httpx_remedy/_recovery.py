@@ -498,18 +498,6 @@ def attach_attempts(error: BaseException, attempts: tuple[Attempt, ...]) -> None
         add_note("httpx_remedy attempts:\n  " + "\n  ".join(map(str, attempts)))
 
 
-def attempts_of(error: BaseException) -> tuple[Attempt, ...]:
-    """The attempt history of an error raised through a remedy transport, oldest first.
-
-    Works for the typed :class:`HTTPError` (its ``attempts``) and for a transport error such as
-    ``httpx.ConnectError`` raised after retrying; empty for anything else.
-    """
-    found = getattr(error, "attempts", None)
-    if not isinstance(found, tuple):
-        found = getattr(error, "remedy_attempts", ())
-    return found if isinstance(found, tuple) else ()
-
-
 def _stopped(note: str | None, attempt: int) -> str | None:
     if not note:
         return None

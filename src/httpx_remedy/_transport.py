@@ -13,7 +13,7 @@ import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -75,12 +75,29 @@ from ._pacing import hear_quota, pace_first_send
 from ._policy import DEFAULT_RETRY, Retry
 from ._quota import QUOTA_NAMES
 from ._read import read_async, read_sync
-from ._recovery import run
 from ._settings import Auth, Settings
 from ._sources import AsyncTokenSource, TokenSource
 from ._store import Store
 from ._token import Token, require_secure
-from ._token_flow import first_token
+
+if TYPE_CHECKING:
+    from ._recovery import run
+    from ._token_flow import first_token
+else:
+
+    def run(*args: Any) -> Any:
+        """``_recovery.run``, loaded with the first error (the recovery flow and the token
+        flow are a fifth of ``import httpx_remedy``, and a 2xx never needs them)."""
+        from ._recovery import run
+
+        return run(*args)
+
+    def first_token(*args: Any) -> Any:
+        """``_token_flow.first_token``, loaded with the first token fetched."""
+        from ._token_flow import first_token
+
+        return first_token(*args)
+
 
 #: What a sync transport takes as ``credentials=``.
 SyncCredentials = ClientCredentials | RefreshToken | DeviceCode | TokenSource
