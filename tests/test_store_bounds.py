@@ -260,7 +260,10 @@ def test_an_idle_process_sends_redis_nothing(
     store._redis.pipeline = counting  # type: ignore[method-assign]
     for i in range(5000):
         store.paused_for(f"https://h{i}.example.com")
-    eventually(lambda: len(sizes) >= 2, within=2.0)
+    # The listener may poll while the loop above still runs (a loaded machine): those polls
+    # ask about fewer origins. Judged from the polls after it, skipping one that may be under way.
+    during = len(sizes) + 1
+    eventually(lambda: len(sizes) >= during + 2, within=2.0)
 
     def calls() -> dict[str, int]:
         stats = raw.info("commandstats")
@@ -274,7 +277,8 @@ def test_an_idle_process_sends_redis_nothing(
     polls = len(sizes)
     time.sleep(0.3)  # some polls of the listener thread, which runs on the wall clock
     busy, polls = calls(), len(sizes) - polls
-    assert set(sizes) == {store.max_origins} == {256}
+    assert max(sizes) <= store.max_origins
+    assert set(sizes[during:]) == {store.max_origins} == {256}
     assert polls >= 2
     assert set(busy) == {"cmdstat_pttl"}
     assert 0 < busy["cmdstat_pttl"] <= 256 * (polls + 1)

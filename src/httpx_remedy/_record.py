@@ -3,11 +3,13 @@
 Creating a frozen dataclass costs about 3.6 M instructions (its methods are written out as text
 and compiled, one by one): the eight internal records below the public types were a fifth of
 ``import httpx_remedy``. A :class:`Record` subclass lists its fields as annotations, as a
-dataclass does, and gets what the core uses of one from the generic methods here, made once:
+dataclass does, and gets what the core uses of one:
 
-- ``__init__`` by position or by name, a field's class value as its default;
-- ``__repr__`` (``Sleep(seconds=1.0, always=False, cancel=None)``);
-- ``__eq__`` (same type, equal fields) and ``__hash__`` (of the fields);
+- ``__init__`` by position or by name, a field's class value as its default: compiled for the
+  class by its first instance (the cost a dataclass pays at import, paid at the first failed
+  request instead; the records are made by the recovery flows only), as fast as a dataclass's;
+- ``__repr__`` (``Sleep(seconds=1.0, always=False, cancel=None)``), ``__eq__`` (same type,
+  equal fields) and ``__hash__`` (of the fields), generic, made once for every record;
 - ``__match_args__``, and assignment refused with ``dataclasses.FrozenInstanceError``.
 
 Public types stay dataclasses: users may call ``dataclasses.fields`` and ``replace`` on them.
@@ -53,27 +55,17 @@ class Record:
             **{name: cls.__dict__[name] for name in own if name in cls.__dict__},
         }
         setattr(cls, "__match_args__", cls._fields)  # noqa: B010 - mypy will not have it assigned
+        # Its own entry, replaced by its first instance (a base's compiled one has other fields).
+        cls.__init__ = Record.__init__  # type: ignore[method-assign]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        fields = self._fields
-        name = type(self).__name__
-        if len(args) > len(fields):
-            raise TypeError(f"{name}() takes {len(fields)} arguments but {len(args)} were given")
-        assign = object.__setattr__
-        for field, value in zip(fields, args, strict=False):
-            assign(self, field, value)
-        for field, value in kwargs.items():
-            if field not in fields:
-                raise TypeError(f"{name}() got an unexpected keyword argument {field!r}")
-            if fields.index(field) < len(args):
-                raise TypeError(f"{name}() got multiple values for argument {field!r}")
-            assign(self, field, value)
-        for field in fields[len(args) :]:
-            if field not in kwargs:
-                default = self._defaults.get(field, _MISSING)
-                if default is _MISSING:
-                    raise TypeError(f"{name}() missing required argument: {field!r}")
-                assign(self, field, default)
+        # Each record class's first instance compiles the class's own __init__, as a dataclass
+        # does when it is made: the cost moves from the import to the first failed request,
+        # and every later record is made as fast as a dataclass's.
+        cls = type(self)
+        init = _init_of(cls)
+        cls.__init__ = init  # type: ignore[method-assign]
+        init(self, *args, **kwargs)
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, field) for field in self._fields)
@@ -96,3 +88,19 @@ class Record:
 
     def __delattr__(self, name: str) -> None:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _init_of(cls: type[Record]) -> Any:
+    """The ``__init__`` of a record class, compiled from its fields: the values set as the
+    instance's dict in one step, a field's default read from the class's defaults."""
+    fields = cls._fields
+    parameters = ", ".join(
+        f"{field}=_defaults[{field!r}]" if field in cls._defaults else field for field in fields
+    )
+    values = ", ".join(f"{field!r}: {field}" for field in fields)
+    source = f"def __init__(self, {parameters}):\n    _set(self, '__dict__', {{{values}}})\n"
+    namespace: dict[str, Any] = {"_defaults": cls._defaults, "_set": object.__setattr__}
+    exec(source, namespace)  # the field names are the class's own identifiers
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
