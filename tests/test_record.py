@@ -86,3 +86,22 @@ def test_the_internal_records_are_records_and_the_public_types_stay_dataclasses(
         assert not dataclasses.is_dataclass(kind)
     for public in (remedy.Retry, remedy.Attempt, remedy.Token, remedy.Entry):
         assert dataclasses.is_dataclass(public)
+
+
+def test_a_field_without_a_default_after_one_with_is_refused_when_the_class_is_made() -> None:
+    with pytest.raises(TypeError, match="field 'late' without a default follows one with"):
+
+        class Wrong(Record):
+            early: int = 0
+            late: str  # type: ignore[misc]
+
+
+def test_a_record_that_writes_its_own_init_keeps_it() -> None:
+    class Scaled(Record):
+        value: float
+
+        def __init__(self, value: float) -> None:
+            object.__setattr__(self, "value", value * 2)
+
+    assert Scaled(2.0).value == 4.0
+    assert Scaled(2.0).value == 4.0  # not replaced by a compiled one after the first

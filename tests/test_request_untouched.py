@@ -58,19 +58,9 @@ def test_a_refreshed_token_is_sent_and_kept_off_the_users_request(
     assert response.json()["token"] == "access-2"
     assert [token for _, token in fake.calls] == ["access-1", "access-1", "access-2"]
     assert kept_off(response.request)
-
-
-def test_each_send_of_a_replayed_request_keeps_the_token_it_carried(
-    mode: Mode, clock: FakeClock
-) -> None:
     # A recorder keeping request objects (pytest-httpx, a MockTransport's list) sees on each
     # send the token that went with it: the replay goes on a copy of its own, not on the one
     # sent before. On httpx2 the request itself carries the token, so both sends are one object.
-    fake = FakeAS()
-    with mode.client(fake, clock, credentials=cc()) as client:
-        client.get(API + "/items")
-        fake.api_script.append(httpx.Response(**error_response("invalid_token")))
-        client.get(API + "/items")
     rejected, replayed = fake.api_requests[1:]
     assert (rejected is replayed) is not COPIES
     seen = [bearer(sent) for sent in fake.api_requests]

@@ -29,9 +29,6 @@ else:
         return lambda cls: cls
 
 
-_MISSING: Any = object()
-
-
 @dataclass_transform(frozen_default=True, eq_default=True)
 class Record:
     """The base of a frozen record: see the module's docstring."""
@@ -54,9 +51,17 @@ class Record:
             **cls._defaults,
             **{name: cls.__dict__[name] for name in own if name in cls.__dict__},
         }
+        # Refused when the class is made, as a dataclass does (its __init__ could not take it).
+        required = [field for field in cls._fields if field not in cls._defaults]
+        if required and cls._fields.index(required[-1]) >= len(required):
+            raise TypeError(
+                f"{cls.__name__}: field {required[-1]!r} without a default follows one with"
+            )
         setattr(cls, "__match_args__", cls._fields)  # noqa: B010 - mypy will not have it assigned
-        # Its own entry, replaced by its first instance (a base's compiled one has other fields).
-        cls.__init__ = Record.__init__  # type: ignore[method-assign]
+        if "__init__" not in cls.__dict__:
+            # Its own entry, replaced by its first instance (a base's compiled one has other
+            # fields); a class that writes its own __init__ keeps it.
+            cls.__init__ = Record.__init__  # type: ignore[method-assign]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Each record class's first instance compiles the class's own __init__, as a dataclass
